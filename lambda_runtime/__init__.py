@@ -1,0 +1,17 @@
+"""A Python custom runtime for AWS Lambda that answers the caller first and runs deferred work after the response."""
+
+from lambda_runtime.context import LambdaContext
+from lambda_runtime.deferred import Job, current_job, on_job_error
+from lambda_runtime.errors import DeferRejected, LambdaRuntimeError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeferRejected",
+    "Job",
+    "LambdaContext",
+    "LambdaRuntimeError",
+    "__version__",
+    "current_job",
+    "on_job_error",
+]

@@ -1,0 +1,145 @@
+"""Settings read once from an injected environment mapping.
+
+This is the only module that reads the environment: everything else receives a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from lambda_runtime.errors import ConfigError
+
+T = TypeVar("T")
+
+LOG_FORMATS = ("Text", "JSON")
+LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE")
+OVERRUN_POLICIES = ("abandon", "exit")
+WHEN_FULL_POLICIES = ("raise", "inline")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the runtime needs to know about its environment, validated once at start."""
+
+    runtime_api: str
+    handler: str
+    task_root: str = "."
+    log_format: str = "Text"
+    log_level: str = "INFO"
+    function_name: str = ""
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    post_timeout_s: float = 10.0
+    retry_attempts: int = 5
+    retry_max_delay_s: float = 10.0
+    defer_workers: int = 4
+    defer_max_pending: int = 64
+    defer_margin_ms: int = 100
+    defer_overrun: str = "abandon"
+    defer_when_full: str = "raise"
+    defer_on_error: bool = True
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], handler: str | None = None) -> Settings:
+        """Build settings from `environ`; `handler` (a command-line argument) wins over `_HANDLER`."""
+        env = _Reader(environ)
+        handler = handler or env.text("_HANDLER", "")
+        if not handler:
+            raise ConfigError("_HANDLER is not set and no handler was given on the command line")
+        return cls(
+            runtime_api=env.parse("AWS_LAMBDA_RUNTIME_API", None, _host_port),
+            handler=handler,
+            task_root=env.text("LAMBDA_TASK_ROOT", os.getcwd()),
+            log_format=env.choice("AWS_LAMBDA_LOG_FORMAT", "Text", LOG_FORMATS),
+            log_level=_log_level(env),
+            function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
+            function_version=env.text("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            memory_limit_in_mb=env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int)),
+            log_group_name=env.text("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+            log_stream_name=env.text("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+            post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _positive(float)),
+            retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _positive(int)),
+            retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _positive(float)),
+            defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _positive(int)),
+            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _positive(int)),
+            defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _non_negative_int),
+            defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
+            defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
+            defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
+        )
+
+
+class _Reader:
+    """Reads one variable at a time and names it in every error."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, "").strip() or default
+
+    def parse(self, name: str, default: T | None, convert: Callable[[str], T]) -> T:
+        raw = self._environ.get(name, "").strip()
+        if not raw:
+            if default is None:
+                raise ConfigError(f"{name} is not set")
+            return default
+        try:
+            return convert(raw)
+        except ValueError as error:
+            raise ConfigError(f"{name}={raw!r} is invalid: {error}") from None
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        def pick(raw: str) -> str:
+            for option in allowed:
+                if raw.lower() == option.lower():
+                    return option
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+
+        return self.parse(name, default, pick)
+
+
+def _log_level(env: _Reader) -> str:
+    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; LOG_LEVEL is what many existing
+    # functions (and the Swift example) already use, so it is honoured when the former is absent.
+    name = "AWS_LAMBDA_LOG_LEVEL" if env.text("AWS_LAMBDA_LOG_LEVEL", "") else "LOG_LEVEL"
+    level = env.choice(name, "INFO", LOG_LEVELS)
+    return {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(level, level)
+
+
+def _host_port(raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:9001")
+    return raw
+
+
+def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
+    def convert(raw: str) -> T:
+        value = kind(raw)
+        if not value > 0:  # type: ignore[operator]
+            raise ValueError("must be greater than 0")
+        return value
+
+    return convert
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
+def _boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")

@@ -1,0 +1,143 @@
+"""The `context` object handed to handlers: the official client's attributes, plus `defer()`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lambda_runtime.config import Settings
+from lambda_runtime.deferred import Batch, Job, JobRunner
+from lambda_runtime.errors import InvocationError
+
+_UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
+# Lambda's longest timeout is 15 minutes; a deadline much further out is a corrupt header, not a long invocation.
+_LONGEST_DEADLINE_MS = 16 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What `/next` delivered: the event bytes and the headers that describe it."""
+
+    request_id: str
+    body: bytes
+    headers: dict[str, str]  # lower-cased names
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class CognitoIdentity:
+    cognito_identity_id: str | None = None
+    cognito_identity_pool_id: str | None = None
+
+
+@dataclass
+class Client:
+    installation_id: str | None = None
+    app_title: str | None = None
+    app_version_name: str | None = None
+    app_version_code: str | None = None
+    app_package_name: str | None = None
+
+
+@dataclass
+class ClientContext:
+    client: Client | None = None
+    custom: Any = None
+    env: Any = None
+
+
+class LambdaContext:
+    """Same attributes and methods as awslambdaric's context; `defer()` is the addition."""
+
+    def __init__(self, invocation: Invocation, settings: Settings, jobs: JobRunner) -> None:
+        self.aws_request_id = invocation.request_id
+        self.invoked_function_arn = invocation.header("Lambda-Runtime-Invoked-Function-Arn") or ""
+        self.tenant_id = invocation.header("Lambda-Runtime-Aws-Tenant-Id")
+        self.function_name = settings.function_name
+        self.function_version = settings.function_version
+        self.memory_limit_in_mb = settings.memory_limit_in_mb
+        self.log_group_name = settings.log_group_name
+        self.log_stream_name = settings.log_stream_name
+        self.deadline_ms = parse_deadline(invocation.header("Lambda-Runtime-Deadline-Ms"))
+        self.identity = _cognito_identity(invocation.header("Lambda-Runtime-Cognito-Identity"))
+        self.client_context = _client_context(invocation.header("Lambda-Runtime-Client-Context"))
+        self._jobs = jobs
+        self.batch: Batch | None = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+    def defer(
+        self,
+        fn: Callable[..., Any],
+        /,
+        *args: Any,
+        job_timeout: float | None = None,
+        job_name: str | None = None,
+        start_now: bool = False,
+        **kwargs: Any,
+    ) -> Job:
+        """Run `fn(*args, **kwargs)` after the response is posted and before the next event is fetched.
+
+        `job_timeout` (seconds) bounds the job below the invocation's deadline; `start_now` starts it at once,
+        overlapping the handler (for I/O-bound work). Raises `DeferRejected` when too many jobs are pending.
+        """
+        if self.batch is None:
+            self.batch = self._jobs.batch(self.aws_request_id, self.deadline_ms)
+        return self.batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now)
+
+    def log(self, message: str) -> None:
+        sys.stdout.write(str(message))
+
+    def __repr__(self) -> str:
+        return (
+            f"LambdaContext(aws_request_id={self.aws_request_id!r}, function_name={self.function_name!r}, "
+            f"invoked_function_arn={self.invoked_function_arn!r})"
+        )
+
+
+def parse_deadline(raw: str | None) -> int:
+    """The deadline in epoch ms; a missing, non-numeric, non-positive or absurd one fails only this invocation."""
+    try:
+        deadline = int(raw or "")
+    except ValueError:
+        raise InvocationError(_UNMARSHAL, f"Invalid Lambda-Runtime-Deadline-Ms header: {raw!r}") from None
+    if deadline <= 0 or deadline > time.time() * 1000 + _LONGEST_DEADLINE_MS:
+        raise InvocationError(_UNMARSHAL, f"Lambda-Runtime-Deadline-Ms out of range: {raw!r}")
+    return deadline
+
+
+def _json_object(raw: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise InvocationError(_UNMARSHAL, f"Unable to parse {what} JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvocationError(_UNMARSHAL, f"Unable to parse {what} JSON: not an object")
+    return value
+
+
+def _cognito_identity(raw: str | None) -> CognitoIdentity:
+    if not raw:
+        return CognitoIdentity()
+    value = _json_object(raw, "Cognito Identity")
+    return CognitoIdentity(value.get("cognitoIdentityId"), value.get("cognitoIdentityPoolId"))
+
+
+def _client_context(raw: str | None) -> ClientContext | None:
+    if not raw:
+        return None
+    value = _json_object(raw, "Client Context")
+    client = value.get("client")
+    fields = Client.__dataclass_fields__
+    return ClientContext(
+        client=Client(**{k: v for k, v in client.items() if k in fields}) if isinstance(client, dict) else None,
+        custom=value.get("custom"),
+        env=value.get("env"),
+    )

@@ -1,0 +1,46 @@
+"""The runtime's error types: one flat hierarchy under `LambdaRuntimeError`."""
+
+from __future__ import annotations
+
+
+class LambdaRuntimeError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+
+class ConfigError(LambdaRuntimeError):
+    """A configuration variable is missing or invalid; the message names it."""
+
+
+class RuntimeApiError(LambdaRuntimeError):
+    """The Runtime API answered a call with an error status."""
+
+    def __init__(self, status: int, body: str, call: str) -> None:
+        super().__init__(f"{call} failed with HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class RuntimeApiServerError(RuntimeApiError):
+    """The Runtime API answered 5xx: worth retrying."""
+
+
+class FunctionError(LambdaRuntimeError):
+    """An error reported to Lambda with an explicit `errorType` such as `Runtime.ImportModuleError`."""
+
+    def __init__(self, error_type: str, message: str, stack_trace: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.stack_trace = stack_trace or []
+
+
+class InitError(FunctionError):
+    """The handler could not be loaded; reported to `/runtime/init/error`."""
+
+
+class InvocationError(FunctionError):
+    """The runtime, not the handler, failed one invocation (bad headers, bad event, unencodable result)."""
+
+
+class DeferRejected(LambdaRuntimeError):
+    """`context.defer()` was refused because the invocation already has the maximum of pending jobs."""

@@ -1,0 +1,148 @@
+"""The invocation loop: next event → handler → response → deferred jobs → next event."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+import requests
+
+from lambda_runtime.client import RuntimeClient
+from lambda_runtime.config import Settings
+from lambda_runtime.context import Invocation, LambdaContext
+from lambda_runtime.deferred import Batch, JobRunner
+from lambda_runtime.errors import FunctionError, RuntimeApiError
+from lambda_runtime.handler import Handler
+from lambda_runtime.logs import REQUEST_ID
+from lambda_runtime.payloads import decode_event, encode_result, error_report
+
+logger = logging.getLogger("lambda_runtime")
+
+_TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
+_RESPONSE_LIMIT = 6_291_556
+
+
+class InvocationLoop:
+    """Serves events one at a time, for as long as the Runtime API hands them out."""
+
+    def __init__(
+        self,
+        client: RuntimeClient,
+        handler: Handler,
+        settings: Settings,
+        jobs: JobRunner,
+        environ: MutableMapping[str, str],
+    ) -> None:
+        self.client = client
+        self.handler = handler
+        self.settings = settings
+        self.jobs = jobs
+        # The trace id is published through the process environment, where the X-Ray SDK looks for it.
+        self.environ = environ
+
+    def run_forever(self) -> None:
+        while True:
+            self.run_once()
+
+    def run_once(self) -> None:
+        invocation = self.client.next_invocation()
+        REQUEST_ID.set(invocation.request_id)
+        trace_id = invocation.header("Lambda-Runtime-Trace-Id")
+        if trace_id:
+            self.environ[_TRACE_ID_VARIABLE] = trace_id
+        else:
+            self.environ.pop(_TRACE_ID_VARIABLE, None)
+        if not invocation.request_id:
+            # Without an id there is nowhere to post a result; Lambda never does this, so just say so.
+            logger.error("Event without a Lambda-Runtime-Aws-Request-Id header: skipped, no result can be posted")
+            return
+        context: LambdaContext | None = None
+        failed = False
+        try:
+            context = LambdaContext(invocation, self.settings, self.jobs)
+            content_type = (invocation.header("Content-Type") or "").split(";")[0].strip()
+            result = self.handler(decode_event(invocation.body, content_type), context)
+            body, result_type = encode_result(result)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt too: report them, don't die silently
+            failed = True
+            self._post_error(invocation, error)
+        else:
+            self._post_result(invocation, body, result_type)
+        if context is not None and context.batch is not None:
+            self._drain(context.batch, failed)
+
+    def _post_result(self, invocation: Invocation, body: bytes, content_type: str) -> None:
+        try:
+            self.client.post_response(invocation, body, content_type)
+        except RuntimeApiError as error:
+            logger.error("The Runtime API refused the response: %s", error)
+            if error.status == 413:
+                message = (
+                    f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
+                    f"({_RESPONSE_LIMIT} bytes)."
+                )
+                self._post_error(invocation, FunctionError("Function.ResponseSizeTooLarge", message))
+        except requests.RequestException as error:
+            logger.error("Posting the response failed after retries: %s", error)
+
+    def _post_error(self, invocation: Invocation, error: BaseException) -> None:
+        report = error_report(error, invocation.request_id)
+        # The runtime's own faults have no useful traceback; a handler's error gets the full one.
+        trace = None if isinstance(error, FunctionError) else error
+        logger.error("%s: %s", report.error_type, report.message, exc_info=trace)
+        try:
+            self.client.post_error(invocation, report.error_type, report.body)
+        except (RuntimeApiError, requests.RequestException) as post_failure:
+            logger.error("Posting the error failed: %s", post_failure)
+
+    def _drain(self, batch: Batch, handler_failed: bool) -> None:
+        started = time.monotonic()
+        batch.release(handler_failed)
+        summary = batch.join()
+        elapsed_ms = (time.monotonic() - started) * 1000
+        fields: dict[str, Any] = {
+            "ok": summary.ok,
+            "failed": summary.failed,
+            "timedOut": summary.timed_out,
+            "rejected": summary.rejected,
+            "skipped": summary.skipped,
+            "postResponseMs": round(elapsed_ms, 3),
+        }
+        logger.info(
+            "Deferred jobs: %d ok, %d failed, %d timed out, %d rejected, %d skipped; %.1f ms after the response",
+            summary.ok,
+            summary.failed,
+            summary.timed_out,
+            summary.rejected,
+            summary.skipped,
+            elapsed_ms,
+            extra=fields,
+        )
+        if not summary.still_running:
+            return
+        names = ", ".join(job.name for job in summary.still_running)
+        if self.settings.defer_overrun == "exit":
+            logger.critical(
+                "Deferred jobs still running at the deadline (%s): exiting so Lambda replaces the "
+                "environment; the response was already sent",
+                names,
+            )
+            _exit_now(1)
+        logger.warning(
+            "Deferred jobs still running at the deadline (%s) are abandoned: they will be frozen with the "
+            "environment and may resume during a later invocation",
+            names,
+        )
+
+
+def _exit_now(status: int) -> None:
+    # sys.exit() would wait for the pool's threads at interpreter shutdown, and they are the ones that overran.
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -1,0 +1,71 @@
+"""Process start-up: settings, logging, the handler, then the loop until the Runtime API goes away."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import MutableMapping, Sequence
+
+import requests
+
+from lambda_runtime.client import RuntimeClient, retry_policy
+from lambda_runtime.config import Settings
+from lambda_runtime.deferred import JobRunner
+from lambda_runtime.errors import ConfigError, RuntimeApiError
+from lambda_runtime.handler import load_handler
+from lambda_runtime.logs import configure_logging
+from lambda_runtime.loop import InvocationLoop
+from lambda_runtime.payloads import error_report
+
+logger = logging.getLogger("lambda_runtime")
+
+
+def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | None = None) -> int:
+    """Run the runtime; returns the process exit status (it only returns when something is fatally wrong)."""
+    argv = sys.argv[1:] if argv is None else argv
+    environ = os.environ if environ is None else environ
+    # Lambda collects stdout through a pipe; line buffering makes every print() reach the log before a freeze.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    try:
+        settings = Settings.from_environ(environ, handler=argv[0] if argv else None)
+    except ConfigError as error:
+        print(f"lambda_runtime: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format, settings.log_level, sys.stdout)
+    client = RuntimeClient(
+        settings.runtime_api, settings.post_timeout_s, retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
+    )
+    try:
+        handler = load_handler(settings.handler, settings.task_root)
+    except BaseException as error:  # an import-time SystemExit is an init failure too
+        return _report_init_error(client, error)
+    jobs = JobRunner(
+        settings.defer_workers,
+        settings.defer_max_pending,
+        settings.defer_margin_ms,
+        settings.defer_when_full,
+        settings.defer_on_error,
+    )
+    try:
+        InvocationLoop(client, handler, settings, jobs, environ).run_forever()
+    except (requests.RequestException, RuntimeApiError) as error:
+        logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
+        return 1
+    return 0  # pragma: no cover - run_forever only ends by raising
+
+
+def _report_init_error(client: RuntimeClient, error: BaseException) -> int:
+    report = error_report(error)
+    logger.error("Init error %s: %s", report.error_type, report.message)
+    try:
+        client.post_init_error(report.error_type, report.body)
+    except (requests.RequestException, RuntimeApiError) as post_failure:
+        logger.critical("Could not report the init error to the Runtime API: %s", _one_line(post_failure))
+    return 1
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,93 @@
+"""Events in, results and errors out: the bytes that cross the Runtime API."""
+
+from __future__ import annotations
+
+import decimal
+import json
+import os
+import traceback
+import uuid
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from lambda_runtime.errors import FunctionError, InvocationError
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def decode_event(body: bytes, content_type: str | None) -> Any:
+    """JSON-decode the event when it says it is JSON; otherwise hand the handler the raw bytes, as awslambdaric does."""
+    if content_type != "application/json":
+        return body
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvocationError("Runtime.UnmarshalError", f"Unable to unmarshal input: {error}") from None
+
+
+def encode_result(result: Any) -> tuple[bytes, str]:
+    """The result as (body, content type): bytes go raw, everything else as strict JSON."""
+    if isinstance(result, (bytes, bytearray, memoryview)):
+        return bytes(result), "application/unknown"
+    try:
+        return _dumps(result).encode(), "application/json"
+    except (TypeError, ValueError, RecursionError) as error:
+        raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    """An error as Lambda wants it: its type for the header, its message for the log, the JSON body to post."""
+
+    error_type: str
+    message: str
+    body: bytes
+
+
+def error_report(error: BaseException, request_id: str = "") -> ErrorReport:
+    """Describe `error`, with the stack trace cut to the user's frames."""
+    if isinstance(error, FunctionError):
+        error_type, message, trace = error.error_type, error.message, error.stack_trace
+    else:
+        error_type, message, trace = type(error).__name__, _safe_str(error), user_stack_trace(error.__traceback__)
+    body = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
+    return ErrorReport(error_type, message, _dumps(body).encode())
+
+
+def user_stack_trace(tb: TracebackType | None) -> list[str]:
+    """Traceback lines without the runtime's own frames at the top, like the official client."""
+    frames = traceback.extract_tb(tb)
+    while frames and frames[0].filename.startswith(_PACKAGE_DIR):
+        frames.pop(0)
+    return traceback.format_list(frames)
+
+
+def _safe_str(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception as inner:  # an exception whose __str__ raises must still be reported
+        return f"<unprintable {type(error).__name__}: __str__ raised {type(inner).__name__}>"
+
+
+def _dumps(value: Any) -> str:
+    # The stdlib encoder cannot emit raw numbers, so a Decimal is written as a unique placeholder string and swapped
+    # for its exact digits afterwards: 0.1 stays 0.1, never 0.1000000000000000055511151231257827.
+    decimals: dict[str, str] = {}
+    nonce = ""
+
+    def default(obj: Any) -> Any:
+        nonlocal nonce
+        if isinstance(obj, decimal.Decimal):
+            if not obj.is_finite():
+                raise ValueError(f"Out of range Decimal value is not JSON compliant: {obj}")
+            nonce = nonce or uuid.uuid4().hex
+            key = f"__decimal_{nonce}_{len(decimals)}__"
+            decimals[key] = str(obj)
+            return key
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    text = json.dumps(value, default=default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+    for key, digits in decimals.items():
+        text = text.replace(f'"{key}"', digits, 1)
+    return text

@@ -1,0 +1,29 @@
+"""Shared fixtures: the real emulator on 127.0.0.1, port 0, with the real runtime as its child process."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambda_runtime.emulator import Emulator
+
+FUNCTIONS = Path(__file__).parent / "functions"
+OFFICIAL_CLIENT = [sys.executable, "-m", "awslambdaric"]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Emulator]]:
+    """Start an emulator serving `handler` from tests/functions; all are stopped when the test ends."""
+    with contextlib.ExitStack() as stack:
+
+        def start(handler: str, **options: Any) -> Emulator:
+            options.setdefault("task_root", str(FUNCTIONS))
+            options.setdefault("test_hooks", True)
+            return stack.enter_context(Emulator(handler, **options))
+
+        yield start

@@ -1,0 +1,2 @@
+def fn(event, context):
+    return {"where": "pkg.sub.mod"}

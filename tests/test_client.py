@@ -1,0 +1,96 @@
+"""The Runtime API client against a real scripted server on 127.0.0.1: keep-alive, retries, 4xx, headers."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from lambda_runtime.client import RuntimeClient, retry_policy
+from lambda_runtime.context import Invocation
+from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
+from tests.scripted_server import Reply, ScriptedRuntimeApi
+
+INVOCATION = Invocation("req-1", b"{}", {"lambda-runtime-invocation-id": "inv-1"})
+
+
+@pytest.fixture
+def api():
+    with ScriptedRuntimeApi() as server:
+        yield server
+
+
+def make_client(api: ScriptedRuntimeApi, attempts: int = 4, sleeps: list[float] | None = None) -> RuntimeClient:
+    record = sleeps if sleeps is not None else []
+    return RuntimeClient(api.address, 5.0, retry_policy(attempts, 30.0, sleep=record.append))
+
+
+def test_next_then_response_on_one_kept_alive_connection(api):
+    client = make_client(api)
+    for _ in range(5):
+        invocation = client.next_invocation()
+        assert invocation.request_id == "req-1"
+        assert invocation.body == b'{"event":1}'
+        client.post_response(invocation, b'"ok"', "application/json")
+    assert len(api.seen) == 10
+    assert {seen.connection for seen in api.seen} == {1}
+    post = api.seen[1]
+    assert post.path == "/2018-06-01/runtime/invocation/req-1/response"
+    assert post.headers["Lambda-Runtime-Invocation-Id"] == "inv-1"
+    assert post.body == b'"ok"'
+
+
+def test_error_post_carries_the_error_type_header(api):
+    client = make_client(api)
+    client.post_error(INVOCATION, "ValueError", b'{"errorType":"ValueError"}')
+    seen = api.seen[0]
+    assert seen.path.endswith("/invocation/req-1/error")
+    assert seen.headers["Lambda-Runtime-Function-Error-Type"] == "ValueError"
+    assert seen.headers["Lambda-Runtime-Invocation-Id"] == "inv-1"
+
+
+def test_5xx_is_retried_with_backoff_and_the_same_body(api):
+    api.add("POST", "/response", Reply(500, b"busy"), Reply(503, b"busy"))
+    sleeps: list[float] = []
+    make_client(api, sleeps=sleeps).post_response(INVOCATION, b'"result"', "application/json")
+    assert [seen.body for seen in api.seen] == [b'"result"'] * 3
+    assert len(sleeps) == 2 and sleeps[1] > sleeps[0] * 1.2  # exponential, plus a little jitter
+
+
+def test_4xx_is_not_retried_and_carries_the_server_body(api):
+    api.add("POST", "/response", Reply(413, b'{"errorMessage":"too large"}'))
+    with pytest.raises(RuntimeApiError) as caught:
+        make_client(api).post_response(INVOCATION, b"x", "application/json")
+    assert caught.value.status == 413
+    assert "too large" in str(caught.value)
+    assert len(api.seen) == 1
+
+
+def test_retries_are_bounded(api):
+    api.add("GET", "/next", *[Reply(500, b"down")] * 10)
+    with pytest.raises(RuntimeApiServerError):
+        make_client(api, attempts=3).next_invocation()
+    assert len(api.seen) == 3
+
+
+def test_connection_refused_is_retried_then_raised():
+    with ScriptedRuntimeApi() as server:
+        address = server.address
+    sleeps: list[float] = []
+    client = RuntimeClient(address, 1.0, retry_policy(3, 30.0, sleep=sleeps.append))
+    with pytest.raises(requests.ConnectionError):
+        client.next_invocation()
+    assert len(sleeps) == 2
+
+
+def test_server_closing_the_connection_is_survived(api):
+    api.add("POST", "/response", Reply(202, close=True))
+    client = make_client(api)
+    client.post_response(INVOCATION, b"1", "application/json")
+    client.next_invocation()
+    assert [seen.connection for seen in api.seen] == [1, 2]
+
+
+def test_proxy_variables_are_ignored(api, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")
+    assert make_client(api).next_invocation().request_id == "req-1"

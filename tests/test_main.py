@@ -1,0 +1,64 @@
+"""Start-up: configuration errors, an unreachable Runtime API, init errors posted to /runtime/init/error."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+from tests.conftest import FUNCTIONS
+from tests.scripted_server import ScriptedRuntimeApi
+
+
+def run_runtime(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lambda_runtime", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd=FUNCTIONS,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_runtime_api_retries_then_exits_with_one_line():
+    result = run_runtime(
+        {"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{closed_port()}", "LAMBDA_RUNTIME_RETRY_ATTEMPTS": "3"}, "basic.echo"
+    )
+    assert result.returncode == 1
+    critical = [line for line in result.stdout.splitlines() if line.startswith("[CRITICAL]")]
+    assert len(critical) == 1 and "Runtime API at 127.0.0.1:" in critical[0] and "unavailable" in critical[0]
+    assert result.stdout.count("retrying") == 2
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_missing_or_malformed_runtime_api_is_named():
+    missing = run_runtime({}, "basic.echo")
+    assert missing.returncode == 2
+    assert "AWS_LAMBDA_RUNTIME_API is not set" in missing.stderr
+    malformed = run_runtime({"AWS_LAMBDA_RUNTIME_API": "nonsense"}, "basic.echo")
+    assert malformed.returncode == 2
+    assert "AWS_LAMBDA_RUNTIME_API='nonsense' is invalid" in malformed.stderr
+    assert "Traceback" not in missing.stderr + malformed.stderr
+
+
+def test_handler_from_environment_when_no_argument():
+    with ScriptedRuntimeApi() as api:
+        result = run_runtime({"AWS_LAMBDA_RUNTIME_API": api.address, "_HANDLER": "basic.missing"})
+    assert result.returncode == 1
+    (post,) = [seen for seen in api.seen if seen.path.endswith("/runtime/init/error")]
+    assert post.headers["Lambda-Runtime-Function-Error-Type"] == "Runtime.HandlerNotFound"
+    assert json.loads(post.body)["errorMessage"] == "Handler 'missing' missing on module 'basic'"
+
+
+def test_init_error_exits_non_zero_under_the_emulator(serve):
+    emu = serve("no_such_module.handler")
+    assert emu.invoke({}).json()["errorType"] == "Runtime.ImportModuleError"
+    assert "Init error Runtime.ImportModuleError" in emu.wait_for_output("Init error")

@@ -1,0 +1,21 @@
+"""The public API is small and deliberate: changing it must be a conscious decision."""
+
+import lambda_runtime
+
+
+def test_all_is_pinned():
+    assert sorted(lambda_runtime.__all__) == [
+        "DeferRejected",
+        "Job",
+        "LambdaContext",
+        "LambdaRuntimeError",
+        "__version__",
+        "current_job",
+        "on_job_error",
+    ]
+    for name in lambda_runtime.__all__:
+        assert hasattr(lambda_runtime, name)
+
+
+def test_current_job_is_none_outside_a_job():
+    assert lambda_runtime.current_job() is None

@@ -1,0 +1,159 @@
+"""``lambda-runtime serve HANDLER``: run the emulator in the foreground.
+
+The runtime's output goes to stdout as it is (Lambda-style lines show as they are); the emulator's own
+log (one line per invocation: request id, status, duration) goes to stderr. SIGINT / SIGTERM stop the
+runtime (SIGTERM to its process group, SIGKILL after the grace period) and the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import signal
+import sys
+from collections.abc import Sequence
+
+from lambda_runtime.emulator.config import EmulatorConfig
+from lambda_runtime.emulator.server import EmulatorServer
+
+logger = logging.getLogger("lambda_runtime.emulator")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lambda-runtime", description="Local AWS Lambda emulator.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the Invoke API and the Runtime API, running the runtime as a child process",
+        description="Serve the Lambda Invoke API (POST /2015-03-31/functions/NAME/invocations) and the "
+        "Runtime API for a runtime child process started in the working directory (the task root).",
+    )
+    serve.add_argument("handler", metavar="HANDLER", help="the handler, e.g. app.handler (sets _HANDLER)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=9000, help="port to bind, 0 for any (default: %(default)s)")
+    serve.add_argument(
+        "--timeout", type=_positive_float, default=3.0, help="function timeout in seconds (default: %(default)s)"
+    )
+    serve.add_argument("--function-name", default="function", help="function name (default: %(default)s)")
+    serve.add_argument("--memory-size", type=_positive_int, default=128, help="memory size in MB (default: 128)")
+    serve.add_argument(
+        "--runtime-command",
+        help='command that starts the runtime (default: "python -m lambda_runtime" with this Python)',
+    )
+    serve.add_argument("--task-root", default=None, help="task root (default: the working directory)")
+    serve.add_argument("--report-file", help="append one JSON line per invocation record to this file")
+    serve.add_argument("--test-hooks", action="store_true", help="honour X-Emulator-* request headers (for tests only)")
+    serve.add_argument(
+        "--no-prestart",
+        dest="prestart",
+        action="store_false",
+        help="start the runtime at the first invocation instead of at once",
+    )
+    serve.add_argument(
+        "--init-timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds the runtime may take to reach its first /next (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--no-freeze",
+        dest="freeze",
+        action="store_false",
+        help="do not SIGSTOP the runtime between invocations (Lambda freezes it)",
+    )
+    serve.add_argument(
+        "--kill-grace",
+        type=_positive_float,
+        default=2.0,
+        help="seconds between SIGTERM and SIGKILL when stopping the runtime (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
+    )
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Emulator log → stderr with time and level; runtime output → stdout, prefix-free."""
+    own = logging.StreamHandler(sys.stderr)
+    own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s emulator: %(message)s"))
+    emulator_logger = logging.getLogger("lambda_runtime.emulator")
+    emulator_logger.handlers[:] = [own]
+    emulator_logger.setLevel(level)
+    emulator_logger.propagate = False
+    output = logging.StreamHandler(sys.stdout)
+    output.setFormatter(logging.Formatter("%(message)s"))
+    runtime_logger = logging.getLogger("lambda_runtime.emulator.runtime")
+    runtime_logger.handlers[:] = [output]
+    runtime_logger.setLevel(logging.INFO)
+    runtime_logger.propagate = False
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+
+
+async def serve(config: EmulatorConfig) -> None:
+    """Run until SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = EmulatorServer(config)
+    await server.start()
+    try:
+        await stop.wait()
+        logger.info("stopping")
+    finally:
+        await server.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    try:
+        config = EmulatorConfig(
+            handler=args.handler,
+            task_root=args.task_root or os.getcwd(),
+            timeout=args.timeout,
+            runtime_command=shlex.split(args.runtime_command) if args.runtime_command else None,
+            function_name=args.function_name,
+            memory_size=args.memory_size,
+            host=args.host,
+            port=args.port,
+            report_file=args.report_file,
+            test_hooks=args.test_hooks,
+            prestart=args.prestart,
+            freeze=args.freeze,
+            init_timeout=args.init_timeout,
+            kill_grace=args.kill_grace,
+        )
+    except ValueError as e:
+        print(f"lambda-runtime: error: {e}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except OSError as e:  # e.g. the port is taken
+        logger.error("%s", e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

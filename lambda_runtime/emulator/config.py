@@ -1,0 +1,108 @@
+"""The emulator's settings and the environment it builds for the runtime child process."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+API_VERSION = "2018-06-01"
+INVOKE_API_VERSION = "2015-03-31"
+ACCOUNT_ID = "000000000000"
+
+#: Lambda's limit for a synchronous request or response payload (6 MB as Lambda counts it).
+MAX_SYNC_PAYLOAD = 6_291_556
+#: Lambda's limit for an asynchronous (``Event``) payload.
+MAX_ASYNC_PAYLOAD = 1_048_576
+#: What aiohttp may read at most in one request body (bigger bodies are refused before we see them).
+MAX_READ_SIZE = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything the emulator needs, validated once. The ``Emulator`` and the CLI both build one."""
+
+    handler: str
+    task_root: str = field(default_factory=os.getcwd)
+    #: Function timeout in seconds (``Lambda-Runtime-Deadline-Ms`` = delivery + timeout).
+    timeout: float = 3.0
+    #: Base environment of the runtime child; ``None``: a copy of the emulator's own environment.
+    env: Mapping[str, str] | None = None
+    #: Command that starts the runtime; ``None``: ``[sys.executable, "-m", "lambda_runtime"]``.
+    runtime_command: Sequence[str] | None = None
+    function_name: str = "function"
+    memory_size: int = 128
+    region: str = "us-east-1"
+    host: str = "127.0.0.1"
+    port: int = 0
+    report_file: str | None = None
+    #: Honour the ``X-Emulator-*`` request headers (fault injection, header overrides).
+    test_hooks: bool = False
+    #: Start the runtime when the emulator starts instead of at the first invocation.
+    prestart: bool = False
+    #: Longest init (process start → first ``/next``) before the runtime is killed, as Lambda's 10 s.
+    init_timeout: float = 10.0
+    #: Freeze the runtime (SIGSTOP its process group) while it waits for an event, as Lambda does.
+    freeze: bool = True
+    #: Seconds between SIGTERM and SIGKILL when stopping a runtime (and after ``/init/error``).
+    kill_grace: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not self.handler:
+            raise ValueError("handler must not be empty")
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be > 0, got {self.timeout!r}")
+        if self.init_timeout <= 0:
+            raise ValueError(f"init_timeout must be > 0, got {self.init_timeout!r}")
+        if self.memory_size <= 0:
+            raise ValueError(f"memory_size must be > 0, got {self.memory_size!r}")
+        if not self.function_name or ":" in self.function_name or "/" in self.function_name:
+            raise ValueError(f"invalid function name {self.function_name!r}")
+        if self.runtime_command is not None and not list(self.runtime_command):
+            raise ValueError("runtime_command must not be empty")
+        if not os.path.isdir(self.task_root):
+            raise ValueError(f"task root {self.task_root!r} is not a directory")
+
+    @property
+    def command(self) -> list[str]:
+        if self.runtime_command is None:
+            return [sys.executable, "-m", "lambda_runtime"]
+        return list(self.runtime_command)
+
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def runtime_env(self, runtime_api: str) -> dict[str, str]:
+        """The environment of a fresh runtime process talking to ``runtime_api`` (``host:port``)."""
+        env = dict(os.environ if self.env is None else self.env)
+        stream = time.strftime("%Y/%m/%d", time.gmtime()) + "/[$LATEST]" + uuid.uuid4().hex
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": runtime_api,
+                "_HANDLER": self.handler,
+                "LAMBDA_TASK_ROOT": os.path.abspath(self.task_root),
+                "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
+                "AWS_LAMBDA_FUNCTION_TIMEOUT": _seconds(self.timeout),
+                "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group_name,
+                "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+            }
+        )
+        return env
+
+
+def _seconds(value: float) -> str:
+    """``3.0`` → ``"3"``, ``0.5`` → ``"0.5"`` (Lambda's variable holds whole seconds; ours may not)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -1,0 +1,270 @@
+"""An execution environment: one runtime child process, its output, and where it is in its life cycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import math
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from lambda_runtime.emulator.procfs import tree_peak_rss_kb
+
+if TYPE_CHECKING:
+    from lambda_runtime.emulator.invocation import Answer, Invocation
+
+logger = logging.getLogger("lambda_runtime.emulator")
+
+#: Longest output line kept as one line; longer runs without a newline are split.
+MAX_LINE = 256 * 1024
+
+
+class EnvState(enum.Enum):
+    #: No runtime process.
+    STOPPED = "stopped"
+    #: Process started (or starting), no ``/next`` yet: the init phase.
+    INIT = "init"
+    #: The runtime waits in ``/next`` and has no event.
+    IDLE = "idle"
+    #: An event was delivered; the invocation lasts until the runtime's next ``/next``.
+    BUSY = "busy"
+    #: The process is being stopped (init error, shutdown): no event is delivered to it.
+    RESETTING = "resetting"
+
+
+@dataclass(eq=False)
+class NextWaiter:
+    """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
+
+    request: web.BaseRequest
+    future: asyncio.Future[Invocation | None]
+
+    @property
+    def gone(self) -> bool:
+        """The runtime's connection is closed: delivering to it would lose the event."""
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+
+@dataclass(frozen=True)
+class PendingFailure:
+    """An init failure kept for the next caller: its answer (given the caller's request id) and exit code."""
+
+    answer: Callable[[str], Answer]
+    returncode: int | None = None
+    init_ms: float | None = None
+    runtime_pid: int | None = None
+    init_lines: tuple[str, ...] = ()
+
+
+class Environment:
+    """One execution environment. It owns at most one runtime process at a time.
+
+    The server drives it; the environment calls back ``on_output(env, line)`` for every output line and
+    ``on_exit(env, returncode, state_before_exit)`` once its process has exited and its process group has
+    been cleaned up (the environment is then STOPPED and may be started again from the callback).
+    """
+
+    def __init__(
+        self,
+        index: int,
+        on_output: Callable[[Environment, str], None],
+        on_exit: Callable[[Environment, int, EnvState], None],
+    ) -> None:
+        self.index = index
+        self.state = EnvState.STOPPED
+        self.process: asyncio.subprocess.Process | None = None
+        #: Pid of the last runtime process started (kept after it exits).
+        self.last_pid: int | None = None
+        #: Incremented at each process start.
+        self.generation = 0
+        #: ``time.time()`` at the last process start.
+        self.started_at = 0.0
+        #: The invocation delivered and not yet ended (until the runtime's following ``/next``).
+        self.current: Invocation | None = None
+        #: The ``/next`` request waiting for an event.
+        self.pending_next: NextWaiter | None = None
+        #: Init duration (ms) waiting to be attached to the first invocation after a cold start.
+        self.cold_init_ms: float | None = None
+        #: An init failure nobody was waiting for: the next caller gets it (see ``/init/error``).
+        self.pending_init_failure: PendingFailure | None = None
+        #: The process group is stopped (SIGSTOP) between invocations.
+        self.frozen = False
+        #: Peak RSS of the process tree seen so far, kB.
+        self.peak_memory_kb: int | None = None
+        #: The init phase ran out of time and the process was killed for it.
+        self.init_timed_out = False
+        #: Output lines printed during the current init phase.
+        self.init_lines: list[str] = []
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._watcher: asyncio.Task[None] | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._reaped = asyncio.Event()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.state is not EnvState.STOPPED
+
+    # -- process life cycle ------------------------------------------------------------------------
+
+    def begin_start(self, command: list[str], env: dict[str, str], cwd: str) -> asyncio.Task[None]:
+        """Enter the init state at once and start the process in a task (its failure propagates there)."""
+        if self.state is not EnvState.STOPPED:
+            raise RuntimeError(f"environment {self.index} is {self.state.value}, cannot start")
+        self.state = EnvState.INIT
+        self.generation += 1
+        self.started_at = time.time()
+        self.cold_init_ms = None
+        self.init_lines = []
+        self.frozen = False
+        self.peak_memory_kb = None
+        self.init_timed_out = False
+        self._reaped = asyncio.Event()
+        self._start_task = asyncio.get_running_loop().create_task(self._spawn(command, env, cwd))
+        return self._start_task
+
+    async def _spawn(self, command: list[str], env: dict[str, str], cwd: str) -> None:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+            )
+        except BaseException:
+            self.last_pid = None
+            self.state = EnvState.STOPPED
+            self._reaped.set()
+            raise
+        self.process = process
+        self.last_pid = process.pid
+        logger.debug("env %d: runtime started, pid %d: %s", self.index, process.pid, command)
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(process))
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        reaped = self._reaped
+        reader = asyncio.get_running_loop().create_task(self._read_output(process.stdout))
+        returncode = await process.wait()
+        # The whole sandbox goes with the runtime: no stray children survive it.
+        self.signal_group(signal.SIGKILL, pgid=process.pid)
+        try:
+            await asyncio.wait_for(asyncio.shield(reader), timeout=2.0)
+        except asyncio.TimeoutError:  # a detached grandchild keeps the pipe open
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+        previous, self.state, self.process = self.state, EnvState.STOPPED, None
+        try:
+            self._on_exit(self, returncode, previous)
+        finally:
+            reaped.set()
+
+    async def _read_output(self, stream: asyncio.StreamReader) -> None:
+        buffer = b""
+        while True:
+            chunk = await stream.read(65536)
+            if not chunk:
+                break
+            buffer += chunk
+            if b"\n" in chunk:
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    self._emit(line)
+            while len(buffer) > MAX_LINE:
+                self._emit(buffer[:MAX_LINE])
+                buffer = buffer[MAX_LINE:]
+        if buffer:
+            self._emit(buffer)
+
+    def _emit(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", errors="replace")
+        if line.endswith("\r"):
+            line = line[:-1]
+        try:
+            self._on_output(self, line)
+        except Exception:  # never let a bookkeeping bug stop the reader
+            logger.exception("env %d: output handling failed", self.index)
+
+    def signal_group(self, sig: int, pgid: int | None = None) -> bool:
+        """Send ``sig`` to the runtime's process group. False if there is no such group (any more)."""
+        if pgid is None:
+            pgid = self.pid
+        if pgid is None:
+            return False
+        try:
+            os.killpg(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+
+    async def stop(self, grace: float) -> None:
+        """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped."""
+        if self._start_task is not None and not self._start_task.done():
+            with contextlib.suppress(BaseException):
+                await self._start_task
+        if self.state is EnvState.STOPPED:
+            return
+        if self.state is not EnvState.RESETTING:
+            self.state = EnvState.RESETTING
+        self.signal_group(signal.SIGTERM)
+        self.signal_group(signal.SIGCONT)  # a frozen process cannot act on SIGTERM
+        self.frozen = False
+        await self.wait_reaped(grace, kill=True)
+
+    async def wait_reaped(self, grace: float, kill: bool) -> bool:
+        """Wait up to ``grace`` seconds for the process to be reaped; then SIGKILL it if ``kill``."""
+        reaped, pid = self._reaped, self.pid
+        try:
+            await asyncio.wait_for(reaped.wait(), timeout=grace)
+            return True
+        except asyncio.TimeoutError:
+            if not kill:
+                return False
+        logger.warning("env %d: runtime pid %s did not exit in %.1f s, killing it", self.index, pid, grace)
+        self.signal_group(signal.SIGKILL, pgid=pid)
+        await reaped.wait()
+        return True
+
+    def freeze(self) -> None:
+        """Suspend the whole process group (SIGSTOP) until :meth:`thaw`."""
+        if not self.frozen and self.signal_group(signal.SIGSTOP):
+            self.frozen = True
+
+    def thaw(self) -> None:
+        if self.frozen:
+            self.frozen = False
+            self.signal_group(signal.SIGCONT)
+
+    def measure_memory_mb(self) -> int | None:
+        """Peak RSS of the runtime's process tree so far, MB (kept per environment: it never goes down)."""
+        pid = self.pid
+        if pid is not None:
+            kb = tree_peak_rss_kb(pid)
+            if kb is not None:
+                self.peak_memory_kb = max(self.peak_memory_kb or 0, kb)
+        if self.peak_memory_kb is None:
+            return None
+        return max(1, math.ceil(self.peak_memory_kb / 1024))
+
+    def resolve_pending_next(self) -> None:
+        """Release a waiting ``/next`` without an event (the environment is being reset)."""
+        waiter, self.pending_next = self.pending_next, None
+        if waiter is not None and not waiter.future.done():
+            waiter.future.set_result(None)

@@ -19,6 +19,8 @@ from lambda_runtime.errors import DeferRejected
 
 logger = logging.getLogger("lambda_runtime.deferred")
 
+CANCEL_GRACE_S = 0.1
+
 ErrorHook = Callable[["Job", BaseException], None]
 _ERROR_HOOKS: list[ErrorHook] = []
 _CURRENT_JOB: contextvars.ContextVar[Job | None] = contextvars.ContextVar("lambda_current_job", default=None)
@@ -163,9 +165,14 @@ class Batch:
                 for job in self.jobs:
                     if job.finished:
                         continue
+                    # A job cancelled at its own timeout gets a short grace to stop cleanly; at the invocation's
+                    # deadline there is none, because the margin is the reserve for posting and /next.
+                    stop_at = min(job.deadline + CANCEL_GRACE_S, self.deadline)
                     if now < job.deadline:
                         waiting.append(job.deadline)
-                    elif not job.cancelled:
+                    elif now < stop_at:
+                        waiting.append(stop_at)
+                    if now >= job.deadline and not job.cancelled:
                         job.cancel_event.set()
                         elapsed = now - (job.started_at or now)
                         logger.warning(

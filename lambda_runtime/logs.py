@@ -11,7 +11,18 @@ import time
 from contextvars import ContextVar
 from typing import TextIO
 
-REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id", default="")
+REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
+# Only for threads started without a copy of any invocation's context (a plain threading.Thread before Python 3.14):
+# they get the invocation being served now, which is what the official client gives every thread.
+_serving = ""
+
+
+def set_request_id(request_id: str) -> None:
+    """Mark the start of an invocation: in this context, and for threads that have no context of their own."""
+    global _serving
+    _serving = request_id
+    REQUEST_ID.set(request_id)
+
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 
@@ -20,7 +31,7 @@ class RequestIdFilter(logging.Filter):
     """Stamps each record with the request id of the context that emitted it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = REQUEST_ID.get()
+        record.aws_request_id = REQUEST_ID.get(_serving)
         return True
 
 

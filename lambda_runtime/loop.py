@@ -17,7 +17,7 @@ from lambda_runtime.context import Invocation, LambdaContext
 from lambda_runtime.deferred import Batch, JobRunner
 from lambda_runtime.errors import FunctionError, RuntimeApiError
 from lambda_runtime.handler import Handler
-from lambda_runtime.logs import REQUEST_ID
+from lambda_runtime.logs import set_request_id
 from lambda_runtime.payloads import decode_event, encode_result, error_report
 
 logger = logging.getLogger("lambda_runtime")
@@ -50,7 +50,7 @@ class InvocationLoop:
 
     def run_once(self) -> None:
         invocation = self.client.next_invocation()
-        REQUEST_ID.set(invocation.request_id)
+        set_request_id(invocation.request_id)
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
         if trace_id:
             self.environ[_TRACE_ID_VARIABLE] = trace_id

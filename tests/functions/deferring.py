@@ -80,7 +80,7 @@ def cooperative(event, context):
 def _cooperative_job(event):
     job = lambda_runtime.current_job()
     cancelled = job.wait_cancelled(WAIT)
-    _touch(_path(event, "cooperative"), f"cancelled={cancelled} remaining={job.remaining_ms()}")
+    _touch(_path(event, "cooperative-" + job.request_id), f"cancelled={cancelled} remaining={job.remaining_ms()}")
 
 
 def fail_and_succeed(event, context):

@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+FUNCTION ?= examples/background_tasks
+ARCH ?= x86_64
+PYTHON_VERSION ?= 3.12
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench bench-quick clean
+.PHONY: install test lint typecheck unit demo bench bench-quick package clean
 
 install: $(STAMP)
 
@@ -15,11 +18,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint: install
-	$(BIN)/ruff check lambda_runtime tests benchmarks examples
-	$(BIN)/ruff format --check lambda_runtime tests benchmarks examples
+	$(BIN)/ruff check lambda_runtime tests benchmarks examples deploy
+	$(BIN)/ruff format --check lambda_runtime tests benchmarks examples deploy
 
 typecheck: install
-	$(BIN)/mypy --strict lambda_runtime
+	$(BIN)/mypy --strict lambda_runtime deploy
 
 unit: install
 	$(BIN)/pytest -q
@@ -31,6 +34,9 @@ demo: install
 
 bench: install
 	@echo "make bench: the benchmark suite is not written yet (see the Benchmarks issue); no figures are produced."
+
+package: install
+	$(BIN)/python deploy/package.py $(FUNCTION) --arch $(ARCH) --python-version $(PYTHON_VERSION)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -4,6 +4,7 @@ Input `{"message": "..."}` → output `{"echoedMessage": "..."}`. The deferred j
 does after answering (flushing metrics, sending a notification, writing an audit record).
 """
 
+import json
 import logging
 import os
 
@@ -27,6 +28,8 @@ def background_work(message: str) -> None:
 
 def handler(event, context):
     logger.info("Message received")
+    if isinstance(event.get("body"), str):  # called through a function URL: the JSON is the HTTP body
+        event = json.loads(event["body"])
     message = event["message"]
     context.defer(background_work, message)
     logger.info("Response ready; background work deferred")

@@ -30,7 +30,7 @@ unit: install
 test: lint typecheck unit
 
 demo: install
-	$(BIN)/python -m lambda_runtime.emulator.demo
+	$(BIN)/python examples/demo.py
 
 bench: install
 	@echo "make bench: the benchmark suite is not written yet (see the Benchmarks issue); no figures are produced."

@@ -84,3 +84,35 @@ def raise_unprintable(event, context):
             raise RuntimeError("no")
 
     raise Unprintable()
+
+
+def returns_generator(event, context):
+    return (i for i in range(3))
+
+
+def raise_recursion_error(event, context):
+    def recurse(n):
+        return recurse(n + 1)
+
+    return recurse(0)
+
+
+def raise_memory_error(event, context):
+    raise MemoryError("simulated allocation failure")
+
+
+def event_size(event, context):
+    return {"bytes": len(event["blob"])}
+
+
+def leak_nothing(event, context):
+    context.defer(_secret_job, event["secret"])
+    return {"answer": event["secret"][::-1]}
+
+
+def _secret_job(secret):
+    raise RuntimeError("job failed")
+
+
+def raise_with_environment(event, context):
+    raise ValueError("handler failed")

@@ -7,7 +7,7 @@ ARCH ?= x86_64
 PYTHON_VERSION ?= 3.12
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench bench-quick package clean
+.PHONY: install test lint typecheck unit audit demo bench bench-quick package clean
 
 install: $(STAMP)
 
@@ -27,7 +27,10 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
-test: lint typecheck unit
+audit: install
+	$(BIN)/python .ci/audit.py
+
+test: lint typecheck audit unit
 
 demo: install
 	$(BIN)/python examples/demo.py

@@ -6,7 +6,6 @@ import decimal
 import json
 import os
 import traceback
-import uuid
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -81,7 +80,7 @@ def _dumps(value: Any) -> str:
         if isinstance(obj, decimal.Decimal):
             if not obj.is_finite():
                 raise ValueError(f"Out of range Decimal value is not JSON compliant: {obj}")
-            nonce = nonce or uuid.uuid4().hex
+            nonce = nonce or os.urandom(8).hex()  # os, not uuid: importing uuid costs milliseconds at cold start
             key = f"__decimal_{nonce}_{len(decimals)}__"
             decimals[key] = str(obj)
             return key

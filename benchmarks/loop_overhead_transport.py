@@ -1,10 +1,15 @@
 """Runtime-loop overhead of the HTTP transports: (GET /next, POST /response) against a fake Runtime API.
 
-The fake API is a raw-socket HTTP/1.1 keep-alive server in a separate process (one thread per connection),
-so its cost is small and it runs on the other core. Modes are interleaved in rounds; we report, per mode, the
-median over rounds of the mean µs per iteration, and the ratio to awslambdaric's native client.
+The fake API is a raw-socket HTTP/1.1 keep-alive server (Runtime-API-like headers, 202 to posts) in a separate
+process, one thread per connection. Modes run interleaved in rounds; per mode we report the median over rounds
+of the mean µs per iteration, and its ratio to awslambdaric's native client.
 
-    .venv/bin/python benchmarks/loop_overhead_transport.py [-n 5000] [-r 7] [--profile lean_send]
+By default client and server are pinned to the same CPU (--pin same): on a 2-vCPU VM, cross-CPU wakeups cost
+more than the clients themselves and vary 2-4x from run to run, which buries the effect being measured; on one
+CPU an iteration is client work + server work + two context switches, reproducible within a few percent.
+
+    .venv/bin/python benchmarks/loop_overhead_transport.py [-n 5000] [-r 7] [--pin same|split|none]
+    .venv/bin/python benchmarks/loop_overhead_transport.py -n 3000 --profile lean_send [--sort cumulative]
 """
 
 from __future__ import annotations
@@ -208,6 +213,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.runcall(modes[args.profile], args.n)
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(40)
+        server.terminate()
         return
 
     samples: dict[str, list[float]] = {name: [] for name in modes}
@@ -219,10 +225,10 @@ def main() -> None:
 
     base = statistics.median(samples.get("awslambdaric", samples["http_client"]))
     print(f"{args.rounds} rounds x {args.n} iterations (GET next + POST response), µs/iteration")
-    print(f"{'mode':18} {'median':>8} {'min':>8} {'max':>8} {'ratio':>6}")
+    print(f"{'mode':18} {'median':>8} {'min':>8} {'max':>8} {'ratio to awslambdaric':>22}")
     for name, values in samples.items():
         median = statistics.median(values)
-        print(f"{name:18} {median:8.1f} {min(values):8.1f} {max(values):8.1f} {median / base:6.2f}")
+        print(f"{name:18} {median:8.1f} {min(values):8.1f} {max(values):8.1f} {median / base:22.2f}")
     server.terminate()
 
 

@@ -61,30 +61,27 @@ class RuntimeClient:
         self.post_timeout_s = post_timeout_s
         self.retrying = retrying
         self.session = session or lean_session()
+        # Requests are prepared once and copied per call: preparing one from scratch costs more than the whole
+        # HTTP exchange with the Runtime API on loopback.
+        self._next = self.session.prepare_request(requests.Request("GET", f"{self.base}/invocation/next"))
+        self._post = self.session.prepare_request(requests.Request("POST", f"{self.base}/init/error", data=b""))
 
     def next_invocation(self) -> Invocation:
         # No timeout: Lambda freezes the process while this waits, and a timeout would fire after every thaw.
-        response = self.retrying(self._send, "GET", f"{self.base}/invocation/next", None, {}, None)
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Invocation(headers.get("lambda-runtime-aws-request-id", ""), response.content, headers)
+        response = self.retrying(self._send, self._next, None)
+        headers = response.headers
+        return Invocation(headers.get("Lambda-Runtime-Aws-Request-Id", ""), response.content, headers)
 
     def post_response(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
-        url = f"{self.base}/invocation/{invocation.request_id}/response"
-        self.retrying(self._send, "POST", url, body, headers, self.post_timeout_s)
+        self._post_with_retries(f"invocation/{invocation.request_id}/response", body, headers)
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
-        headers = {
-            "Lambda-Runtime-Function-Error-Type": error_type,
-            "Content-Type": "application/json",
-            **self._invocation_id(invocation),
-        }
-        url = f"{self.base}/invocation/{invocation.request_id}/error"
-        self.retrying(self._send, "POST", url, body, headers, self.post_timeout_s)
+        headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}
+        self._post_with_retries(f"invocation/{invocation.request_id}/error", body, headers)
 
     def post_init_error(self, error_type: str, body: bytes) -> None:
-        headers = {"Lambda-Runtime-Function-Error-Type": error_type, "Content-Type": "application/json"}
-        self.retrying(self._send, "POST", f"{self.base}/init/error", body, headers, self.post_timeout_s)
+        self._post_with_retries("init/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
 
     def close(self) -> None:
         self.session.close()
@@ -94,14 +91,19 @@ class RuntimeClient:
         value = invocation.header(_INVOCATION_ID)
         return {_INVOCATION_ID: value} if value else {}
 
-    def _send(
-        self, method: str, url: str, body: bytes | None, headers: dict[str, str], timeout: float | None
-    ) -> requests.Response:
+    def _post_with_retries(self, path: str, body: bytes, headers: dict[str, str]) -> None:
         # A retried post resends the very same bytes for the same request id, so the Runtime API either records
         # it once or rejects the duplicate: one invocation never gets two different results.
-        response = self.session.request(method, url, data=body, headers=headers, timeout=timeout)
+        prepared = self._post.copy()
+        prepared.url = f"{self.base}/{path}"
+        prepared.body = body
+        prepared.headers.update({"Content-Type": "application/json", **headers})
+        self.retrying(self._send, prepared, self.post_timeout_s)
+
+    def _send(self, prepared: requests.PreparedRequest, timeout: float | None) -> requests.Response:
+        response = self.session.send(prepared, timeout=timeout)
         if response.status_code >= 500:
-            raise RuntimeApiServerError(response.status_code, response.text, f"{method} {url}")
+            raise RuntimeApiServerError(response.status_code, response.text, f"{prepared.method} {prepared.url}")
         if response.status_code >= 400:
-            raise RuntimeApiError(response.status_code, response.text, f"{method} {url}")
+            raise RuntimeApiError(response.status_code, response.text, f"{prepared.method} {prepared.url}")
         return response

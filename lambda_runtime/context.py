@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +24,10 @@ class Invocation:
 
     request_id: str
     body: bytes
-    headers: dict[str, str]  # lower-cased names
+    headers: Mapping[str, str]  # case-insensitive, as requests delivers them
 
     def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
+        return self.headers.get(name)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import MutableMapping, Sequence
 
@@ -12,6 +11,7 @@ import requests
 from lambda_runtime.client import RuntimeClient, retry_policy
 from lambda_runtime.config import Settings
 from lambda_runtime.deferred import JobRunner
+from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError
 from lambda_runtime.handler import load_handler
 from lambda_runtime.logs import configure_logging
@@ -24,7 +24,7 @@ logger = logging.getLogger("lambda_runtime")
 def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | None = None) -> int:
     """Run the runtime; returns the process exit status (it only returns when something is fatally wrong)."""
     argv = sys.argv[1:] if argv is None else argv
-    environ = os.environ if environ is None else environ
+    environ = PythonLevelEnviron() if environ is None else environ
     # Lambda collects stdout through a pipe; line buffering makes every print() reach the log before a freeze.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):

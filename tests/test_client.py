@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from lambda_runtime.client import RuntimeClient, retry_policy
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 
-INVOCATION = Invocation("req-1", b"{}", {"lambda-runtime-invocation-id": "inv-1"})
+INVOCATION = Invocation("req-1", b"{}", CaseInsensitiveDict({"Lambda-Runtime-Invocation-Id": "inv-1"}))
 
 
 @pytest.fixture

@@ -25,53 +25,14 @@ from typing import Any
 import pytest
 
 from lambda_runtime.emulator import Emulator, InvocationRecord
-
-FUNCTIONS = Path(__file__).parent / "emulator_functions"
-SCRIPTED = FUNCTIONS / "scripted_runtime.py"
-
-
-def ric(handler: str) -> list[str]:
-    """The official client as the runtime command."""
-    return [sys.executable, "-m", "awslambdaric", handler]
-
-
-def scripted(mode: str) -> list[str]:
-    return [sys.executable, str(SCRIPTED), mode]
+from tests.emulator_functions.harness import FUNCTIONS, emulators, group_gone, pid_gone, scripted
 
 
 @pytest.fixture
 def emulator() -> Iterator[Callable[..., Emulator]]:
     """Start emulators over tests/emulator_functions; all stop when the test ends."""
-    started: list[Emulator] = []
-
-    def start(handler: str, runtime_command: list[str] | None = None, **options: Any) -> Emulator:
-        options.setdefault("task_root", str(FUNCTIONS))
-        emu = Emulator(handler, runtime_command=runtime_command or ric(handler), **options)
-        started.append(emu.start())
-        return emu
-
-    try:
+    with emulators() as start:
         yield start
-    finally:
-        for emu in reversed(started):
-            emu.stop()
-
-
-def pid_gone(pid: int) -> bool:
-    """True when no process with this pid exists any more (zombies of ours count as existing)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
-def group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 # -- the basics ------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import signal
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,49 +14,23 @@ from typing import Any
 import pytest
 
 from lambda_runtime.emulator import Emulator
-
-FUNCTIONS = Path(__file__).parent / "emulator_functions"
-SCRIPTED = FUNCTIONS / "scripted_runtime.py"
-
-
-def ric(handler: str) -> list[str]:
-    return [sys.executable, "-m", "awslambdaric", handler]
+from tests.emulator_functions.harness import (
+    FUNCTIONS,
+    SCRIPTED,
+    CliServer,
+    emulators,
+    group_gone,
+    pid_gone,
+    process_state,
+    ric,
+    wait_until,
+)
 
 
 @pytest.fixture
 def emulator() -> Iterator[Callable[..., Emulator]]:
-    started: list[Emulator] = []
-
-    def start(handler: str, runtime_command: list[str] | None = None, **options: Any) -> Emulator:
-        options.setdefault("task_root", str(FUNCTIONS))
-        emu = Emulator(handler, runtime_command=runtime_command or ric(handler), **options)
-        started.append(emu.start())
-        return emu
-
-    try:
+    with emulators() as start:
         yield start
-    finally:
-        for emu in reversed(started):
-            emu.stop()
-
-
-def process_state(pid: int) -> str | None:
-    """The state letter of /proc/<pid>/stat (R, S, T ...), None if the process is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition with a deadline (for kernel-side state that has no event to wait on)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 REPORT = re.compile(
@@ -175,3 +151,86 @@ def test_init_that_never_finishes_is_killed(emulator: Callable[..., Emulator]) -
     (record,) = emu.wait_for_records(1)
     assert record.status == "init_error" and record.exit_code == -9
     assert process_state(record.runtime_pid) is None  # type: ignore[arg-type]
+
+
+# -- shutting down: no orphans -----------------------------------------------------------------------
+
+
+def test_cli_sigint_stops_every_environment_even_frozen(tmp_path: Path) -> None:
+    failures = tmp_path / "failed.jsonl"
+    cli = CliServer(
+        "pairs.handler",
+        "--concurrency",
+        "2",
+        "--on-failure",
+        str(failures),
+        "--retry-delays",
+        "0,0",
+        "--max-retry-attempts",
+        "1",
+    )
+    try:
+        bodies: list[Any] = []
+        threads = [
+            threading.Thread(target=lambda: bodies.append(cli.post(json.dumps({"dir": str(tmp_path)}).encode())))
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert [status for status, _ in bodies] == [200, 200]
+        pids = {json.loads(body)["pid"] for _, body in bodies}
+        assert len(pids) == 2  # two environments, both started
+        # An Event without "dir" fails; one retry (--max-retry-attempts 1), then the failure file.
+        assert cli.post(b"{}", {"X-Amz-Invocation-Type": "Event"})[0] == 202
+        assert wait_until(lambda: failures.exists() and failures.read_text().endswith("\n"))
+        outcome = json.loads(failures.read_text())
+        assert outcome["requestContext"]["approximateInvokeCount"] == 2
+        assert outcome["responsePayload"]["errorType"] == "KeyError"
+        for pid in pids:
+            assert wait_until(lambda pid=pid: process_state(pid) == "T"), process_state(pid)  # frozen
+        assert cli.stop(signal.SIGINT) == 0
+        assert "emulator stopped" in cli.log()
+        for pid in pids:
+            assert pid_gone(pid) and group_gone(pid)
+    finally:
+        cli.kill()
+
+
+def test_stop_kills_frozen_runtimes_that_ignore_sigterm(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gate = tmp_path / "gate"
+    emu = Emulator(
+        "unused",
+        task_root=str(FUNCTIONS),
+        runtime_command=[sys.executable, str(SCRIPTED), "ignore_sigterm"],
+        concurrency=2,
+        kill_grace=0.3,
+    )
+    with emu:
+        for _ in range(2):  # the first runtime waits for the gate: the second event needs a second one
+            assert emu.invoke({"file": str(gate)}).status_code == 200
+        gate.touch()
+        records = emu.wait_for_records(2)
+        pids = {r.runtime_pid for r in records}
+        assert len(pids) == 2 and set(emu.runtime_pids()) == pids
+        for pid in pids:
+            assert wait_until(lambda pid=pid: process_state(pid) == "T")  # type: ignore[arg-type]
+    for pid in pids:
+        assert pid_gone(pid) and group_gone(pid)  # type: ignore[arg-type]
+    for pid in pids:  # thawed, ignored SIGTERM, killed after the grace period
+        assert f"runtime pid {pid} did not exit in 0.3 s, killing it" in caplog.text
+
+
+def test_binds_loopback_by_default(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    emu = emulator("pairs.handler", concurrency=2)
+    assert emu.url.startswith("http://127.0.0.1:")
+    bodies: list[Any] = []
+    threads = [threading.Thread(target=lambda: bodies.append(emu.invoke({"dir": str(tmp_path)}).json())) for _ in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(body["runtime_api"].startswith("127.0.0.1:") for body in bodies)
+    ports = {int(body["runtime_api"].rsplit(":", 1)[1]) for body in bodies}
+    assert emu.port in ports and len(ports) == 2

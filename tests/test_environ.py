@@ -64,4 +64,5 @@ def test_writes_do_not_leak_like_setenv(environ):
     wrapper = growth(through_wrapper)
     leaking = growth(through_os_environ)
     assert leaking > 2.0  # glibc keeps every overwritten string: ~140 bytes each
-    assert wrapper < 0.5
+    # Relative, not absolute: other threads of a busy test process allocate too.
+    assert wrapper < leaking / 3

@@ -1,8 +1,8 @@
 """A local AWS Lambda emulator for testing runtimes (the ``[emulator]`` extra; needs aiohttp).
 
-It serves the Runtime API (2018-06-01) to a runtime child process it starts and the Invoke API
-(2015-03-31) to callers, on one port, and answers each caller as soon as the runtime posts ``/response``
-or ``/error``, as Lambda does. The runtime itself never imports this package.
+It serves the Invoke API (2015-03-31) to callers and the Runtime API (2018-06-01) to the runtime child
+processes it starts, and answers each caller as soon as the runtime posts ``/response`` or ``/error``,
+as Lambda does. The runtime itself never imports this package.
 
     from lambda_runtime.emulator import Emulator
 
@@ -17,32 +17,58 @@ Command line: ``lambda-runtime serve app.handler --port 9000`` (task root = work
 
 Behaviour
 ---------
-- One execution environment. The runtime (default ``python -m lambda_runtime``, or ``runtime_command``)
-  starts on demand at the first invocation (``prestart=True`` / the CLI: at once), in its own process
-  group, cwd = task root, with Lambda's environment variables added to the base ``env``. Events that
-  arrive while it is busy wait in order. After it exits, crashes, fails its init or times out, the next
-  event starts a fresh one (a cold start: ``init_ms`` is set on that invocation's record).
+- Execution environments: up to ``concurrency`` (``--concurrency``, default 1) runtime processes
+  (default ``python -m lambda_runtime``, or ``runtime_command``), each started on demand (a cold start,
+  ``init_ms`` on its first record; ``prestart=True`` / the CLI: the first one at once) in its own
+  process group, cwd = task root, with Lambda's environment variables added to the base ``env``, and
+  reused warm. The first environment's Runtime API is on the Invoke API port; each further one has a
+  port of its own (its ``AWS_LAMBDA_RUNTIME_API``). An event goes to an idle environment, else waits
+  in order in a queue of at most ``queue_size`` (``--queue-size``, 100) events; beyond that the caller
+  gets 429 ``TooManyRequestsException``. After a runtime exits, crashes, fails its init or times out,
+  its next event gets a fresh one. Binds 127.0.0.1 unless ``host`` / ``--host`` says otherwise.
 - Errors the caller may get (200 + ``X-Amz-Function-Error: Unhandled``): whatever the runtime posts to
   ``/error`` or ``/init/error``; ``Runtime.ExitError`` (exit before answering); ``Sandbox.Timedout`` (no
   ``/next`` by the deadline: the process group is killed; an answer already given stands);
   ``Runtime.NoResponse`` (``/next`` without answering); ``Runtime.InvalidEntrypoint`` (the command cannot
-  start); ``Function.ResponseSizeTooLarge``. An init error nobody waits for goes to the next caller.
+  start); ``Function.ResponseSizeTooLarge`` (a response over 6 MB; the runtime gets 413). An init error
+  nobody waits for goes to the next caller.
+- Limits: a request over 6 MB (``RequestResponse``) or 1 MB (``Event``) is refused with 413
+  ``RequestEntityTooLargeException``; nothing is ever truncated.
+- ``Event`` invocations: 202 at once; the event is invoked when there is room (never throttled); a
+  failed attempt (function error, timeout, exit — judged at the end of the invocation, deferred work
+  included) is retried ``max_retry_attempts`` times (2), ``retry_delays`` apart (60 s, 120 s), with the
+  same request id; older than ``max_event_age`` (6 h) while waiting, it is dropped. Outcomes, as
+  Lambda's destination invocation records: ``async_outcomes()``, ``--on-failure`` / ``--on-success``
+  files (JSON lines). ``DryRun``: 204, nothing runs.
+- Caller extras: ``X-Amz-Client-Context`` → ``Lambda-Runtime-Client-Context``; ``X-Amzn-Trace-Id`` →
+  ``Lambda-Runtime-Trace-Id`` (one is made up when absent); ``X-Amz-Log-Type: Tail`` →
+  ``X-Amz-Log-Result``: the last 4 KB, base64, of the invocation's log *up to its answer* (init output,
+  START, what the runtime printed before posting). The caller is answered at ``/response``, before the
+  END and REPORT lines exist, so they are in it only when the answer is the end of the invocation
+  (timeout, exit, init error). ``X-Amz-Executed-Version: $LATEST``.
 - Late or repeated posts: 400 for an unknown request id, 410 once the invocation is answered or over.
-- Freezing (default on, ``freeze=False`` / ``--no-freeze``): the runtime's process group is SIGSTOPped
-  while it waits for an event and SIGCONTed when one is delivered.
-- Output: stdout and stderr of the runtime, line by line, plus START / END / REPORT lines, are logged to
-  the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout) and kept:
-  ``runtime_output()``, ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must flush
-  its own output (awslambdaric makes stdout unbuffered; ``PYTHONUNBUFFERED`` is not set for it).
+- Freezing (default on, ``freeze=False`` / ``--no-freeze``): a runtime's process group is SIGSTOPped
+  while it waits for an event and SIGCONTed when one is delivered. Stopping (``stop()``, SIGINT /
+  SIGTERM for the CLI): queued callers get 503, pending events are dropped, every runtime gets SIGCONT
+  then SIGTERM, and SIGKILL after ``kill_grace``; no process outlives the emulator.
+- Output: stdout and stderr of the runtimes, line by line, plus START / END / REPORT lines, are logged
+  to the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout) and
+  kept: ``runtime_output()``, ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must
+  flush its own output (awslambdaric makes stdout unbuffered; ``PYTHONUNBUFFERED`` is not set for it).
+  The emulator's own log never holds payloads or results.
 - Records (:class:`InvocationRecord`): ``records()``, ``wait_for_records(n)``, ``record(request_id)``,
   ``--report-file`` (JSON lines). Times are ``time.time()`` epoch seconds.
-- Test hooks (``test_hooks=True`` / ``--test-hooks`` only): ``X-Emulator-Next-Headers: {json}`` on an
-  Invoke request overrides headers of that event's ``/next`` response (``null`` removes one); see
-  :mod:`lambda_runtime.emulator.hooks`. If the request id is hidden that way, a post to any unknown id
-  (e.g. ``/invocation/None/response``) answers the current invocation. A removed ``Content-Type`` is
-  sent by aiohttp as ``application/octet-stream``.
+- Test hooks (``test_hooks=True`` / ``--test-hooks`` only), see :mod:`lambda_runtime.emulator.hooks`:
+  ``X-Emulator-Next-Headers`` overrides headers of the event's ``/next`` response; ``X-Emulator-Faults``
+  or ``Emulator.inject_faults()`` make ``/next`` answer 500, reset or stall, and ``/response`` /
+  ``/error`` answer 500 or drop mid-post. Applied faults are listed in ``record.extra["faults"]``.
 - Speed: in-process, the emulator shares the GIL with the test; for benchmarks run the CLI in its own
   process. Max Memory Used is the summed VmHWM of the runtime's process tree (``/proc``).
+
+Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports),
+``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (queue and routing), ``lifecycle``
+(runtime processes), ``environment`` and ``output`` (one process and its pipe), ``ledger`` (ending
+invocations), ``async_queue`` (``Event``), ``store`` (what tests read), ``hooks`` (test hooks).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The runtime's output goes to stdout as it is (Lambda-style lines show as they are); the emulator's own
 log (one line per invocation: request id, status, duration) goes to stderr. SIGINT / SIGTERM stop the
-runtime (SIGTERM to its process group, SIGKILL after the grace period) and the server.
+runtimes (SIGCONT and SIGTERM to each process group, SIGKILL after the grace period) and the server.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from lambda_runtime.emulator.config import EmulatorConfig
+from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.server import EmulatorServer
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -33,6 +33,23 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of seconds: {text}") from None
+    if any(d < 0 for d in delays):
+        raise argparse.ArgumentTypeError(f"delays must be >= 0: {text}")
+    return delays
+
+
+def _retries(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 2:
+        raise argparse.ArgumentTypeError(f"must be 0, 1 or 2 (as Lambda): {text}")
     return value
 
 
@@ -84,6 +101,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds between SIGTERM and SIGKILL when stopping the runtime (default: %(default)s)",
     )
+    serve.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=1,
+        help="most execution environments (runtime processes) at once, started on demand (default: 1)",
+    )
+    serve.add_argument(
+        "--queue-size",
+        type=int,
+        default=100,
+        help="most events waiting for an environment; beyond it callers get 429 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--max-retry-attempts", type=_retries, default=2, help="retries of a failed Event invocation (default: 2)"
+    )
+    serve.add_argument(
+        "--retry-delays",
+        type=_delays,
+        default=DEFAULT_RETRY_DELAYS,
+        metavar="SECONDS,...",
+        help="seconds before each retry of an Event invocation (default: 60,120)",
+    )
+    serve.add_argument(
+        "--max-event-age",
+        type=_positive_float,
+        default=DEFAULT_MAX_EVENT_AGE,
+        help="seconds an Event may wait before it is dropped (default: 21600, 6 h)",
+    )
+    serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
+    serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
     serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
@@ -143,6 +190,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             freeze=args.freeze,
             init_timeout=args.init_timeout,
             kill_grace=args.kill_grace,
+            concurrency=args.concurrency,
+            queue_size=args.queue_size,
+            max_retry_attempts=args.max_retry_attempts,
+            retry_delays=args.retry_delays,
+            max_event_age=args.max_event_age,
+            on_failure=args.on_failure,
+            on_success=args.on_success,
         )
     except ValueError as e:
         print(f"lambda-runtime: error: {e}", file=sys.stderr)

@@ -19,6 +19,9 @@ MAX_SYNC_PAYLOAD = 6_291_556
 MAX_ASYNC_PAYLOAD = 1_048_576
 #: What aiohttp may read at most in one request body (bigger bodies are refused before we see them).
 MAX_READ_SIZE = 64 * 1024 * 1024
+#: Lambda's defaults for asynchronous invocations: 2 retries, about 1 then 2 minutes apart, 6 h event age.
+DEFAULT_RETRY_DELAYS = (60.0, 120.0)
+DEFAULT_MAX_EVENT_AGE = 6 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,19 @@ class EmulatorConfig:
     freeze: bool = True
     #: Seconds between SIGTERM and SIGKILL when stopping a runtime (and after ``/init/error``).
     kill_grace: float = 2.0
+    #: Most execution environments (runtime processes) at once; each is started on demand.
+    concurrency: int = 1
+    #: Most events waiting for an environment; beyond it the caller gets 429 ``TooManyRequestsException``.
+    queue_size: int = 100
+    #: Retries of a failed ``Event`` invocation (Lambda allows 0 to 2).
+    max_retry_attempts: int = 2
+    #: Seconds before retry 1, 2, ... (the last one repeats).
+    retry_delays: tuple[float, ...] = DEFAULT_RETRY_DELAYS
+    #: Seconds an ``Event`` may wait (queued or between retries) before it is dropped.
+    max_event_age: float = DEFAULT_MAX_EVENT_AGE
+    #: JSON-lines files receiving the destination records of ``Event`` invocations.
+    on_failure: str | None = None
+    on_success: str | None = None
 
     def __post_init__(self) -> None:
         if not self.handler:
@@ -63,6 +79,16 @@ class EmulatorConfig:
             raise ValueError(f"invalid function name {self.function_name!r}")
         if self.runtime_command is not None and not list(self.runtime_command):
             raise ValueError("runtime_command must not be empty")
+        if self.concurrency < 1:
+            raise ValueError(f"concurrency must be >= 1, got {self.concurrency!r}")
+        if self.queue_size < 0:
+            raise ValueError(f"queue_size must be >= 0, got {self.queue_size!r}")
+        if self.max_retry_attempts < 0:
+            raise ValueError(f"max_retry_attempts must be >= 0, got {self.max_retry_attempts!r}")
+        if not self.retry_delays or any(d < 0 for d in self.retry_delays):
+            raise ValueError(f"retry_delays must be one or more delays >= 0, got {self.retry_delays!r}")
+        if self.max_event_age <= 0:
+            raise ValueError(f"max_event_age must be > 0, got {self.max_event_age!r}")
         if not os.path.isdir(self.task_root):
             raise ValueError(f"task root {self.task_root!r} is not a directory")
 
@@ -71,6 +97,10 @@ class EmulatorConfig:
         if self.runtime_command is None:
             return [sys.executable, "-m", "lambda_runtime"]
         return list(self.runtime_command)
+
+    def retry_delay(self, retry: int) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based) of an ``Event`` invocation."""
+        return self.retry_delays[min(retry, len(self.retry_delays)) - 1]
 
     @property
     def function_arn(self) -> str:

@@ -12,21 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import base64
 import contextlib
-import importlib
-import json
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
 
-import requests
-
-from lambda_runtime.emulator.config import INVOKE_API_VERSION, EmulatorConfig
-from lambda_runtime.emulator.hooks import NEXT_HEADERS
+from lambda_runtime.emulator.caller import Caller
+from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
+from lambda_runtime.emulator.hooks import FaultPlan
 from lambda_runtime.emulator.records import InvocationRecord
 from lambda_runtime.emulator.server import EmulatorServer
 
@@ -41,19 +36,20 @@ def _stop_all() -> None:
             emu.stop()
 
 
-class Emulator:
-    """A local Lambda: the Runtime API for a runtime child process and the Invoke API for callers.
+class Emulator(Caller):
+    """A local Lambda: the Runtime API for runtime child processes and the Invoke API for callers.
 
-    The runtime process is started on demand, at the first invocation (``prestart=True``: at once), in
+    A runtime process is started on demand, at the first invocation (``prestart=True``: at once), in
     its own process group, with cwd ``task_root`` and the environment Lambda would give it. It is
-    restarted (a cold start) for the next invocation after it exits, crashes or fails its init.
+    restarted (a cold start) for the next invocation after it exits, crashes or fails its init. With
+    ``concurrency`` > 1, up to that many run at once, each in its own execution environment.
 
     Parameters are those of :class:`~lambda_runtime.emulator.config.EmulatorConfig`; ``task_root``
     defaults to the current directory, ``env`` (the runtime's base environment) to a copy of
     ``os.environ``, ``runtime_command`` to ``[sys.executable, "-m", "lambda_runtime"]``.
 
     All methods are thread-safe; ``invoke`` may be called from several threads at once (events wait in
-    order for the one execution environment).
+    order for an idle execution environment).
     """
 
     def __init__(
@@ -75,7 +71,15 @@ class Emulator:
         freeze: bool = True,
         init_timeout: float = 10.0,
         kill_grace: float = 2.0,
+        concurrency: int = 1,
+        queue_size: int = 100,
+        max_retry_attempts: int = 2,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        max_event_age: float = DEFAULT_MAX_EVENT_AGE,
+        on_failure: str | None = None,
+        on_success: str | None = None,
     ) -> None:
+        super().__init__()
         kwargs: dict[str, Any] = {}
         if task_root is not None:
             kwargs["task_root"] = str(task_root)
@@ -95,15 +99,20 @@ class Emulator:
             freeze=freeze,
             init_timeout=init_timeout,
             kill_grace=kill_grace,
+            concurrency=concurrency,
+            queue_size=queue_size,
+            max_retry_attempts=max_retry_attempts,
+            retry_delays=tuple(float(d) for d in retry_delays),
+            max_event_age=max_event_age,
+            on_failure=str(on_failure) if on_failure is not None else None,
+            on_success=str(on_success) if on_success is not None else None,
             **kwargs,
         )
         self.server = EmulatorServer(self.config)
+        self.store = self.server.store
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._start_error: BaseException | None = None
-        self._local = threading.local()
-        self._sessions: list[requests.Session] = []
-        self._sessions_lock = threading.Lock()
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -159,10 +168,7 @@ class Emulator:
         finally:
             self._thread = None
             _running.discard(self)
-            with self._sessions_lock:
-                sessions, self._sessions = self._sessions, []
-            for session in sessions:
-                session.close()
+            self._close_sessions()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -200,118 +206,68 @@ class Emulator:
         return self.config.function_arn
 
     @property
-    def invoke_url(self) -> str:
-        return self.function_url(self.config.function_name)
-
-    def function_url(self, function: str) -> str:
-        return f"{self.url}/{INVOKE_API_VERSION}/functions/{quote(function, safe='')}/invocations"
-
-    @property
     def runtime_pid(self) -> int | None:
-        """Pid of the runtime process running now (also its process group id), or ``None``."""
+        """Pid of the first environment's runtime process now (also its process group id), or ``None``."""
         return self.server.env.pid
 
-    # -- invoking ----------------------------------------------------------------------------------
+    def runtime_pids(self) -> list[int]:
+        """Pids of the runtime processes running now, one per started environment."""
+        return [env.pid for env in self.server.pool.envs if env.pid is not None]
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # never send loopback traffic through a proxy
-            self._local.session = session
-            with self._sessions_lock:
-                self._sessions.append(session)
-        return session
+    def inject_faults(self, next: str | None = None, response: str | None = None) -> None:
+        """Faults for every invocation without its own ``X-Emulator-Faults`` header; no argument clears them.
 
-    def invoke(
-        self,
-        payload: Any = b"{}",
-        *,
-        headers: Mapping[str, str] | None = None,
-        function: str | None = None,
-        invocation_type: str | None = None,
-        client_context: Mapping[str, Any] | None = None,
-        next_headers: Mapping[str, str | None] | None = None,
-        timeout: float | None = None,
-    ) -> requests.Response:
-        """Invoke the function through the Invoke API, like a caller; returns the HTTP response.
-
-        ``payload``: ``bytes`` are sent as they are, anything else is JSON-encoded (a ``str`` becomes a
-        JSON string, ``None`` is ``null``); the default is the empty event ``{}``.
-        ``client_context`` is sent base64-encoded in ``X-Amz-Client-Context``; ``next_headers`` in the
-        ``X-Emulator-Next-Headers`` test hook (needs ``test_hooks=True``). ``timeout`` is the HTTP client
-        timeout (default: the function timeout + 60 s). Function errors are 200 responses with
-        ``X-Amz-Function-Error``; nothing is raised for them.
+        Needs ``test_hooks=True``. See :mod:`lambda_runtime.emulator.hooks` for the modes.
         """
-        raw = isinstance(payload, (bytes, bytearray, memoryview))
-        body = bytes(payload) if raw else json.dumps(payload).encode()
-        all_headers = {"Content-Type": "application/json"}
-        if invocation_type is not None:
-            all_headers["X-Amz-Invocation-Type"] = invocation_type
-        if client_context is not None:
-            all_headers["X-Amz-Client-Context"] = base64.b64encode(json.dumps(client_context).encode()).decode()
-        if next_headers is not None:
-            all_headers[NEXT_HEADERS] = json.dumps(dict(next_headers))
-        all_headers.update(headers or {})
-        url = self.function_url(function or self.config.function_name)
-        return self._session().post(
-            url, data=body, headers=all_headers, timeout=timeout if timeout is not None else self.config.timeout + 60
-        )
-
-    def lambda_client(self, **config: Any) -> Any:
-        """A boto3 Lambda client for this emulator (dummy credentials, no retries). Needs boto3."""
-        boto3 = importlib.import_module("boto3")  # a dev dependency, untyped: imported as a plain module
-        Config = importlib.import_module("botocore.config").Config
-
-        options: dict[str, Any] = {
-            "retries": {"max_attempts": 0, "mode": "standard"},
-            "read_timeout": self.config.timeout + 60,
-        }
-        options.update(config)
-        return boto3.client(
-            "lambda",
-            endpoint_url=self.url,
-            region_name=self.config.region,
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            aws_session_token="x",
-            config=Config(**options),
-        )
+        if not self.config.test_hooks:
+            raise RuntimeError("inject_faults needs test_hooks=True")
+        spec = {point: value for point, value in (("next", next), ("response", response)) if value is not None}
+        FaultPlan.parse(spec)  # a malformed spec fails here, in the test, rather than at the next invocation
+        self.server.default_faults = spec or None
 
     # -- what happened -----------------------------------------------------------------------------
 
     def records(self) -> list[InvocationRecord]:
         """The complete invocation records so far (``next_at`` known), in completion order."""
-        return self.server.records()
+        return self.store.records()
 
     def wait_for_records(self, count: int, timeout: float = 30.0) -> list[InvocationRecord]:
         """Block until at least ``count`` records are complete; return all of them. Raises TimeoutError."""
-        return self.server.wait_for_records(count, timeout)
+        return self.store.wait_for_records(count, timeout)
 
     def record(self, request_id: str, timeout: float = 30.0) -> InvocationRecord:
         """The record of one invocation (by ``X-Amzn-RequestId``), waiting until it is complete."""
-        return self.server.wait_for_record(request_id, timeout)
+        return self.store.wait_for_record(request_id, timeout)
 
     def queued(self) -> int:
         """How many events wait for the runtime now (received, not yet delivered)."""
-        return self.server.queued()
+        return self.store.queued()
 
     def wait_for_queued(self, count: int, timeout: float = 30.0) -> None:
         """Block until at least ``count`` events wait for delivery. Raises TimeoutError."""
-        self.server.wait_for_queued(count, timeout)
+        self.store.wait_for_queued(count, timeout)
 
     def runtime_output(self) -> str:
         """Everything the runtime processes printed so far (stdout and stderr, one line per line)."""
-        return self.server.runtime_output()
+        return self.store.runtime_output()
 
     def wait_for_output(self, text: str, timeout: float = 30.0) -> str:
         """Block until ``text`` appears in the runtime output; return the output. Raises TimeoutError."""
-        return self.server.wait_for_output(text, timeout)
+        return self.store.wait_for_output(text, timeout)
 
     def invocation_output(self, request_id: str) -> str:
         """The output attributed to one finished invocation (printed while it was the current one).
 
-        Attribution is by arrival time: a line printed just before the runtime's ``/next`` may be read
-        after it and land in the next invocation (or nowhere). Init output goes to the first invocation.
+        What the runtime printed before its ``/next`` belongs to the invocation it ends (the emulator
+        reads the pipe up to that point first). Init output goes to the first invocation. For a retried
+        ``Event``, the latest attempt.
         """
-        return self.server.invocation_output(request_id)
+        return self.store.invocation_output(request_id)
+
+    def async_outcomes(self) -> list[dict[str, Any]]:
+        """The outcomes of ``Event`` invocations so far, as Lambda's destination invocation records."""
+        return self.store.async_outcomes()
+
+    def wait_for_async_outcomes(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Block until ``count`` ``Event`` invocations succeeded, exhausted retries or aged out."""
+        return self.store.wait_for_async_outcomes(count, timeout)

@@ -16,15 +16,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from lambda_runtime.emulator.output import OutputPipe
 from lambda_runtime.emulator.procfs import tree_peak_rss_kb
 
 if TYPE_CHECKING:
     from lambda_runtime.emulator.invocation import Answer, Invocation
+    from lambda_runtime.emulator.pool import Delivery
 
 logger = logging.getLogger("lambda_runtime.emulator")
-
-#: Longest output line kept as one line; longer runs without a newline are split.
-MAX_LINE = 256 * 1024
 
 
 class EnvState(enum.Enum):
@@ -45,7 +44,7 @@ class NextWaiter:
     """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
 
     request: web.BaseRequest
-    future: asyncio.Future[Invocation | None]
+    future: asyncio.Future[Delivery | None]
 
     @property
     def gone(self) -> bool:
@@ -104,6 +103,10 @@ class Environment:
         self.init_timed_out = False
         #: Output lines printed during the current init phase.
         self.init_lines: list[str] = []
+        #: ``host:port`` of this environment's Runtime API (its ``AWS_LAMBDA_RUNTIME_API``).
+        self.runtime_api = ""
+        #: The runtime's stdout and stderr.
+        self.output: OutputPipe | None = None
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -137,70 +140,46 @@ class Environment:
         return self._start_task
 
     async def _spawn(self, command: list[str], env: dict[str, str], cwd: str) -> None:
+        output = OutputPipe(lambda line: self._on_output(self, line))
         try:
             process = await asyncio.create_subprocess_exec(
                 *command,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdout=output.write_fd,
+                stderr=output.write_fd,
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
             )
         except BaseException:
+            output.close_unused()
             self.last_pid = None
             self.state = EnvState.STOPPED
             self._reaped.set()
             raise
         self.process = process
         self.last_pid = process.pid
+        self.output = output
+        await output.attach()
         logger.debug("env %d: runtime started, pid %d: %s", self.index, process.pid, command)
-        self._watcher = asyncio.get_running_loop().create_task(self._watch(process))
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(process, output))
 
-    async def _watch(self, process: asyncio.subprocess.Process) -> None:
-        assert process.stdout is not None
+    async def _watch(self, process: asyncio.subprocess.Process, output: OutputPipe) -> None:
         reaped = self._reaped
-        reader = asyncio.get_running_loop().create_task(self._read_output(process.stdout))
         returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
-        try:
-            await asyncio.wait_for(asyncio.shield(reader), timeout=2.0)
-        except asyncio.TimeoutError:  # a detached grandchild keeps the pipe open
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+        await output.wait_closed(timeout=2.0)
         previous, self.state, self.process = self.state, EnvState.STOPPED, None
         try:
             self._on_exit(self, returncode, previous)
         finally:
             reaped.set()
 
-    async def _read_output(self, stream: asyncio.StreamReader) -> None:
-        buffer = b""
-        while True:
-            chunk = await stream.read(65536)
-            if not chunk:
-                break
-            buffer += chunk
-            if b"\n" in chunk:
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    self._emit(line)
-            while len(buffer) > MAX_LINE:
-                self._emit(buffer[:MAX_LINE])
-                buffer = buffer[MAX_LINE:]
-        if buffer:
-            self._emit(buffer)
-
-    def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", errors="replace")
-        if line.endswith("\r"):
-            line = line[:-1]
-        try:
-            self._on_output(self, line)
-        except Exception:  # never let a bookkeeping bug stop the reader
-            logger.exception("env %d: output handling failed", self.index)
+    async def catch_up_output(self) -> None:
+        """Let the output the runtime wrote so far be read (before acting on its next HTTP call)."""
+        if self.output is not None:
+            await self.output.catch_up()
 
     def signal_group(self, sig: int, pgid: int | None = None) -> bool:
         """Send ``sig`` to the runtime's process group. False if there is no such group (any more)."""
@@ -223,9 +202,10 @@ class Environment:
             return
         if self.state is not EnvState.RESETTING:
             self.state = EnvState.RESETTING
-        self.signal_group(signal.SIGTERM)
-        self.signal_group(signal.SIGCONT)  # a frozen process cannot act on SIGTERM
+        # A frozen process cannot act on SIGTERM: thaw it first, so that it can clean up in its grace period.
+        self.signal_group(signal.SIGCONT)
         self.frozen = False
+        self.signal_group(signal.SIGTERM)
         await self.wait_reaped(grace, kill=True)
 
     async def wait_reaped(self, grace: float, kill: bool) -> bool:

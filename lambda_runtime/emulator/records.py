@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -17,6 +18,11 @@ from typing import Any, Literal
 #: - ``init_error``: the runtime failed its init (``/init/error`` or exit before the first ``/next``); the
 #:   event was never delivered.
 Status = Literal["success", "error", "timeout", "crash", "init_error"]
+
+
+def utc_stamp(epoch: float) -> str:
+    """``2024-01-02T03:04:05.678Z``, as Lambda's log lines and invocation records write times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch % 1 * 1000):03d}Z"
 
 
 @dataclass
@@ -50,6 +56,8 @@ class InvocationRecord:
     error_type: str | None = None
     #: ``RequestResponse`` or ``Event``.
     invocation_type: str = "RequestResponse"
+    #: 1, or for the retries of an ``Event`` invocation (same request id) 2, 3.
+    attempt: int = 1
     #: The ``Lambda-Runtime-Invocation-Id`` sent with the event.
     invocation_id: str = ""
     #: Exit status of the runtime when it exited during this invocation (negative: killed by that signal).

@@ -70,3 +70,23 @@ def allocate(event, context):
     for i in range(0, len(_kept), 4096):
         _kept[i] = 1
     return {"pid": os.getpid()}
+
+
+def size(event, context):
+    """The length of a string event (to take large events without answering large responses)."""
+    return {"size": len(event)}
+
+
+def chatty(event, context):
+    """Prints `lines` numbered lines, then returns."""
+    for i in range(int(event["lines"])):
+        print(f"line {i:05d} {'.' * 60}", flush=True)
+    return {"printed": event["lines"]}
+
+
+def fail_while_flag(event, context):
+    """Fails (and deletes the flag) while the file named by event["flag"] exists; succeeds after."""
+    if os.path.exists(event["flag"]):
+        os.remove(event["flag"])
+        raise RuntimeError("failing while the flag exists")
+    return {"ok": True, "request_id": context.aws_request_id}

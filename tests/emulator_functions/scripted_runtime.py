@@ -8,9 +8,11 @@ Modes:
 - ``double_post``: post ``/response`` twice and then ``/error``; print the statuses.
 - ``no_request_id``: post the response to ``/invocation/None/response`` (for the header-removal hook).
 - ``no_response``: call ``/next`` again without answering.
-- ``ignore_sigterm``: ignore SIGTERM, answer normally.
+- ``ignore_sigterm``: ignore SIGTERM, answer normally (then, if the event names a ``"file"``, wait for it).
 - ``bad_invocation_id``: post with a wrong ``Lambda-Runtime-Invocation-Id``, then with the right one.
 - ``headers``: answer with the ``/next`` headers it received.
+- ``big_response``: post a response one byte over the 6 MB limit; print the status.
+- ``retry_different``: post ``"first"``; on a 5xx, "retry" with ``"second"``; print both statuses.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def main(mode: str) -> None:
         say(f"got event {request_id} status {status}")
         event = json.loads(body) if body else None
         result = json.dumps({"mode": mode, "event": event}).encode()
-        if mode == "wait_file":
+        if mode == "wait_file" or (mode == "ignore_sigterm" and isinstance(event, dict) and "file" in event):
             status, _, _ = call("POST", f"/invocation/{request_id}/response", result)
             say(f"posted {request_id} status {status}")
             while not os.path.exists(event["file"]):
@@ -79,6 +81,15 @@ def main(mode: str) -> None:
                 {"Lambda-Runtime-Invocation-Id": invocation_id},
             )
             say(f"invocation id statuses {wrong} {right}")
+        elif mode == "big_response":
+            status, _, _ = call("POST", f"/invocation/{request_id}/response", b"x" * 6_291_557)
+            say(f"big response status {status}")
+        elif mode == "retry_different":
+            first, _, _ = call("POST", f"/invocation/{request_id}/response", b'"first"')
+            second, _, _ = (
+                call("POST", f"/invocation/{request_id}/response", b'"second"') if first >= 500 else (0, 0, 0)
+            )
+            say(f"retry_different statuses {first} {second}")
         elif mode == "headers":
             call("POST", f"/invocation/{request_id}/response", json.dumps(headers).encode())
         else:

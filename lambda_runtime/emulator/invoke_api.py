@@ -1,0 +1,140 @@
+"""The Invoke API (2015-03-31) callers use: ``POST /2015-03-31/functions/{name}/invocations``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from lambda_runtime.emulator.async_queue import AsyncInvoker
+from lambda_runtime.emulator.config import (
+    INVOKE_API_VERSION,
+    MAX_ASYNC_PAYLOAD,
+    MAX_READ_SIZE,
+    MAX_SYNC_PAYLOAD,
+    EmulatorConfig,
+)
+from lambda_runtime.emulator.hooks import HookError, parse_hooks
+from lambda_runtime.emulator.invocation import Invocation
+from lambda_runtime.emulator.pool import Pool
+from lambda_runtime.emulator.responses import new_trace_id, service_error
+
+#: ``X-Amz-Log-Result`` carries at most the last 4 KB of the invocation's log, as Lambda's does.
+TAIL_BYTES = 4096
+
+
+def split_function_ref(ref: str) -> tuple[str, str | None]:
+    """``name``, ``name:qualifier``, ``123:function:name[:q]`` or a full ARN → (name, qualifier)."""
+    parts = ref.split(":")
+    if ref.startswith("arn:") and len(parts) >= 7 and parts[5] == "function":
+        return parts[6], (parts[7] if len(parts) > 7 else None)
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[2], (parts[3] if len(parts) > 3 else None)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return ref, None
+
+
+def tail_log(inv: Invocation) -> str:
+    """The base64 Tail log: the invocation's lines up to its answer (see ``Invocation.tail_end``), last 4 KB."""
+    text = "".join(line + "\n" for line in inv.log_lines[: inv.tail_end])
+    return base64.b64encode(text.encode("utf-8")[-TAIL_BYTES:]).decode("ascii")
+
+
+def decode_client_context(raw: str) -> str:
+    """``X-Amz-Client-Context`` (base64 JSON object) → the JSON text. Raises ValueError."""
+    try:
+        text = base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as e:
+        raise ValueError(str(e)) from None
+    if not isinstance(json.loads(text), dict):
+        raise ValueError("not a JSON object")
+    return text
+
+
+class InvokeApi:
+    """``default_faults()``: the faults set with ``Emulator.inject_faults`` (test hooks only)."""
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        pool: Pool,
+        async_invoker: AsyncInvoker,
+        default_faults: Callable[[], Mapping[str, Any] | None],
+    ) -> None:
+        self.config = config
+        self.pool = pool
+        self.async_invoker = async_invoker
+        self.default_faults = default_faults
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(f"/{INVOKE_API_VERSION}/functions/{{function}}/invocations", self.invoke)
+
+    async def invoke(self, request: web.Request) -> web.StreamResponse:
+        received_at = time.time()
+        config = self.config
+        name, qualifier = split_function_ref(request.match_info["function"])
+        qualifier = request.query.get("Qualifier", qualifier)
+        if name != config.function_name or qualifier not in (None, "$LATEST"):
+            suffix = f":{qualifier}" if qualifier and name == config.function_name else ""
+            return service_error(404, "ResourceNotFoundException", f"Function not found: {config.function_arn}{suffix}")
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+            message = f"Unsupported invocation type {invocation_type!r}"
+            return service_error(400, "InvalidParameterValueException", message)
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        if request.content_length is not None and request.content_length > MAX_READ_SIZE:
+            return service_error(413, "RequestEntityTooLargeException", "Request too large")
+        payload = await request.read()
+        if len(payload) > limit:  # never truncated: refused, in Lambda's words
+            if invocation_type == "Event":
+                message = (
+                    f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+                )
+            else:
+                message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            return service_error(413, "RequestEntityTooLargeException", message)
+        if invocation_type == "DryRun":
+            return web.Response(status=204)
+        client_context: str | None = None
+        if raw_context := request.headers.get("X-Amz-Client-Context"):
+            try:
+                client_context = decode_client_context(raw_context)
+            except ValueError:
+                message = "Client context must be a valid Base64-encoded JSON object."
+                return service_error(400, "InvalidRequestContentException", message)
+        try:
+            hooks = parse_hooks(request.headers, config.test_hooks, self.default_faults())
+        except HookError as e:
+            return service_error(400, "InvalidRequestContentException", str(e))
+        if self.pool.stopping:
+            return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
+        inv = Invocation(
+            payload=payload if payload else b"{}",
+            invocation_type=invocation_type,
+            trace_id=request.headers.get("X-Amzn-Trace-Id") or new_trace_id(),
+            client_context=client_context,
+            hooks=hooks,
+            received_at=received_at,
+        )
+        if invocation_type == "Event":
+            self.async_invoker.accept(inv)
+            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
+        if not self.pool.submit(inv):
+            reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+            return service_error(429, "TooManyRequestsException", "Rate Exceeded.", Reason=reason)
+        answer = await asyncio.shield(inv.answer_future)
+        headers = {"X-Amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": "$LATEST"}
+        if answer.function_error:
+            headers["X-Amz-Function-Error"] = answer.function_error
+        if answer.status != 200:
+            headers["X-Amzn-ErrorType"] = "ServiceException"
+        if request.headers.get("X-Amz-Log-Type") == "Tail":
+            headers["X-Amz-Log-Result"] = tail_log(inv)
+        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)

@@ -1,0 +1,174 @@
+"""Routing events to execution environments: the bounded queue, delivery to an idle runtime, starting
+runtimes on demand (up to ``concurrency``, see :mod:`.lifecycle` for what happens to them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from lambda_runtime.emulator.config import EmulatorConfig
+from lambda_runtime.emulator.environment import Environment, EnvState
+from lambda_runtime.emulator.hooks import Fault
+from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.ledger import Ledger
+from lambda_runtime.emulator.lifecycle import Lifecycle
+from lambda_runtime.emulator.store import Store
+
+logger = logging.getLogger("lambda_runtime.emulator")
+
+SHUTTING_DOWN = Answer(b'{"Type":"Service","message":"The emulator is shutting down"}', status=503)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a waiting ``/next`` gets: an event, or a fault instead of it (the event then stays queued)."""
+
+    inv: Invocation | None
+    fault: Fault | None = None
+
+
+class Pool:
+    """Up to ``concurrency`` environments and one queue of events waiting for them."""
+
+    def __init__(
+        self, config: EmulatorConfig, store: Store, ledger: Ledger, open_port: Callable[[Environment], str]
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.ledger = ledger
+        self.lifecycle = Lifecycle(config, store, ledger, self, open_port)
+        self.envs = [self.lifecycle.new_environment(i) for i in range(config.concurrency)]
+        self.queue: collections.deque[Invocation] = collections.deque()
+        self.stopping = False
+        self._room_waiters: list[asyncio.Future[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a helper task that :meth:`stop` cancels if it is still running."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- admission -----------------------------------------------------------------------------------
+
+    def has_room(self) -> bool:
+        """Whether one more event fits: ``concurrency`` running plus ``queue_size`` waiting."""
+        busy = sum(1 for env in self.envs if env.current is not None)
+        return busy + len(self.queue) < self.config.concurrency + self.config.queue_size
+
+    async def wait_for_room(self) -> None:
+        while not self.has_room():
+            waiter = asyncio.get_running_loop().create_future()
+            self._room_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                self._room_waiters.remove(waiter)
+
+    def submit(self, inv: Invocation) -> bool:
+        """Queue an event for the next idle environment. False (nothing done) when there is no room."""
+        if not self.has_room():
+            return False
+        self.ledger.add(inv)
+        failed = next((env for env in self.envs if env.pending_init_failure is not None), None)
+        if failed is not None:
+            pending, failed.pending_init_failure = failed.pending_init_failure, None
+            assert pending is not None
+            self.lifecycle.answer_init_failure(inv, pending)
+            return True
+        self.queue.append(inv)
+        self.dispatch()
+        return True
+
+    def take_first(self) -> Invocation | None:
+        """Take the first waiting event out of the queue (to give it an init failure), if any."""
+        if not self.queue:
+            return None
+        inv = self.queue.popleft()
+        self._changed()
+        return inv
+
+    def withdraw(self, inv: Invocation) -> bool:
+        """Take an event back out of the queue (not delivered yet). False if it is not queued any more."""
+        try:
+            self.queue.remove(inv)
+        except ValueError:
+            return False
+        self.ledger.drop(inv)
+        self._changed()
+        return True
+
+    def _changed(self) -> None:
+        self.store.set_queued(len(self.queue))
+        for waiter in self._room_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- delivery ------------------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Hand queued events to idle runtimes; start runtimes (cold starts) for events nobody will take."""
+        if self.stopping:
+            return
+        for env in self.envs:
+            if not self.queue:
+                break
+            if env.state is EnvState.IDLE and env.pending_next is not None:
+                self._deliver(env)
+        # Idle ones left here have no /next waiting (it failed or hung up): they will call again soon.
+        coming = sum(1 for env in self.envs if env.state in (EnvState.INIT, EnvState.IDLE))
+        for env in self.envs:
+            if len(self.queue) <= coming:
+                break
+            if env.state is EnvState.STOPPED:
+                self.lifecycle.start_runtime(env)
+                coming += 1
+        self._changed()
+
+    def _deliver(self, env: Environment) -> None:
+        waiter, env.pending_next = env.pending_next, None
+        assert waiter is not None
+        if waiter.gone or waiter.future.done():
+            return  # the runtime hung up; it will call again or exit
+        inv = self.queue[0]
+        fault = inv.hooks.take_fault("next")
+        env.thaw()
+        if fault is not None:
+            inv.note_fault("next", fault.mode)
+        if fault is not None and fault.mode != "stall":
+            waiter.future.set_result(Delivery(None, fault))  # not delivered: it stays first in the queue
+            return
+        self.queue.popleft()
+        now = time.time()
+        inv.record.delivered_at = now
+        inv.record.runtime_pid = env.pid
+        inv.deadline_ms = inv.record.deadline_ms = int((now + self.config.timeout) * 1000)
+        if env.cold_init_ms is not None:
+            inv.record.init_ms, env.cold_init_ms = env.cold_init_ms, None
+            inv.log_lines[:0] = env.init_lines
+        env.current = inv
+        env.state = EnvState.BUSY
+        self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")
+        inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self.lifecycle.on_timeout, env, inv)
+        waiter.future.set_result(Delivery(inv, fault))
+
+    async def stop(self) -> None:
+        """Answer every waiting caller, stop every runtime at once (no orphans)."""
+        self.stopping = True
+        while self.queue:
+            inv = self.queue.popleft()
+            inv.answer(SHUTTING_DOWN)
+            self.ledger.drop(inv)
+        self._changed()
+        await asyncio.gather(*(env.stop(self.config.kill_grace) for env in self.envs))
+        for env in self.envs:
+            env.resolve_pending_next()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)

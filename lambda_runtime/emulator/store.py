@@ -1,0 +1,148 @@
+"""What the emulator keeps for its users, readable from any thread: records, output, async outcomes.
+
+The event loop writes; tests and the ``Emulator`` facade read, under one condition variable, so that a
+reader can block until something appears (``wait_for_*``) instead of polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import IO, Any, TypeVar
+
+from lambda_runtime.emulator.records import InvocationRecord
+
+logger = logging.getLogger("lambda_runtime.emulator")
+#: The runtime's output, line by line, without any prefix.
+runtime_logger = logging.getLogger("lambda_runtime.emulator.runtime")
+
+T = TypeVar("T")
+
+
+class JsonLinesFile:
+    """An append-only JSON-lines file (report, destinations), line-buffered so readers see whole lines."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def open(self) -> None:
+        if self.path:
+            self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    def write(self, line: str) -> None:
+        if self._file is None:
+            return
+        try:
+            self._file.write(line + "\n")
+        except OSError as e:
+            logger.error("cannot write %s: %s", self.path, e)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Store:
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._records: list[InvocationRecord] = []
+        self._record_ids: dict[str, InvocationRecord] = {}
+        self._output: list[str] = []
+        self._logs: dict[str, list[str]] = {}
+        self._queued = 0
+        self._async: list[dict[str, Any]] = []
+
+    def _wait(self, ready: Callable[[], T | None], timeout: float, failure: Callable[[], str]) -> T:
+        with self._lock:
+            result = self._lock.wait_for(ready, timeout)
+            if result is None or result is False:
+                raise TimeoutError(f"{failure()} after {timeout} s")
+            return result
+
+    # -- written by the event loop -------------------------------------------------------------------
+
+    def output_line(self, line: str, target: list[str] | None) -> None:
+        """A line of the function's log: runtime output or a platform line (START, END, REPORT ...)."""
+        runtime_logger.info("%s", line)
+        with self._lock:
+            if target is not None:
+                target.append(line)
+            self._output.append(line)
+            self._lock.notify_all()
+
+    def publish(self, record: InvocationRecord, log_lines: list[str]) -> None:
+        with self._lock:
+            self._records.append(record)
+            self._record_ids[record.request_id] = record  # the latest attempt of a retried event
+            self._logs[record.request_id] = log_lines
+            self._lock.notify_all()
+
+    def set_queued(self, count: int) -> None:
+        with self._lock:
+            self._queued = count
+            self._lock.notify_all()
+
+    def add_async_outcome(self, outcome: dict[str, Any]) -> None:
+        with self._lock:
+            self._async.append(outcome)
+            self._lock.notify_all()
+
+    # -- read from any thread --------------------------------------------------------------------------
+
+    def records(self) -> list[InvocationRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def wait_for_records(self, count: int, timeout: float) -> list[InvocationRecord]:
+        return self._wait(
+            lambda: list(self._records) if len(self._records) >= count else None,
+            timeout,
+            lambda: f"{len(self._records)} invocation records, expected {count},",
+        )
+
+    def wait_for_record(self, request_id: str, timeout: float) -> InvocationRecord:
+        return self._wait(
+            lambda: self._record_ids.get(request_id), timeout, lambda: f"no complete record for {request_id}"
+        )
+
+    def queued(self) -> int:
+        with self._lock:
+            return self._queued
+
+    def wait_for_queued(self, count: int, timeout: float) -> None:
+        self._wait(lambda: self._queued >= count, timeout, lambda: f"{self._queued} events queued, expected {count},")
+
+    def async_outcomes(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._async)
+
+    def wait_for_async_outcomes(self, count: int, timeout: float) -> list[dict[str, Any]]:
+        return self._wait(
+            lambda: list(self._async) if len(self._async) >= count else None,
+            timeout,
+            lambda: f"{len(self._async)} async outcomes, expected {count},",
+        )
+
+    def runtime_output(self) -> str:
+        with self._lock:
+            return "".join(line + "\n" for line in self._output)
+
+    def wait_for_output(self, text: str, timeout: float) -> str:
+        seen = ""
+        lines = 0
+
+        def found() -> str | None:
+            nonlocal seen, lines
+            start = max(0, len(seen) - len(text))
+            seen += "".join(line + "\n" for line in self._output[lines:])
+            lines = len(self._output)
+            return seen if text in seen[start:] else None
+
+        return self._wait(found, timeout, lambda: f"{text!r} not in the runtime output")
+
+    def invocation_output(self, request_id: str) -> str:
+        with self._lock:
+            return "".join(line + "\n" for line in self._logs.get(request_id, []))

@@ -1,0 +1,147 @@
+"""The emulator's Invoke API as callers see it (boto3 first): payload limits, Tail logs, caller extras."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lambda_runtime.emulator import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Emulator
+from tests.emulator_functions.harness import emulators, scripted
+
+
+@pytest.fixture
+def emulator() -> Iterator[Callable[..., Emulator]]:
+    with emulators() as start:
+        yield start
+
+
+def string_payload(total: int) -> bytes:
+    """A JSON string event of exactly ``total`` bytes."""
+    return b'"' + b"x" * (total - 2) + b'"'
+
+
+# -- 5. limits -------------------------------------------------------------------------------------
+
+
+def too_large(raised: pytest.ExceptionInfo[ClientError]) -> str:
+    """The message of a RequestEntityTooLargeException. botocore's model names that shape
+    RequestTooLargeException, so with real Lambda too boto3 raises a ClientError with this code."""
+    error = raised.value.response["Error"]
+    assert error["Code"] == "RequestEntityTooLargeException"
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    return str(error["Message"])
+
+
+def test_sync_request_limit_is_exact_and_boto3_raises(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.size")
+    client = emu.lambda_client()
+    at_limit = client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_PAYLOAD))
+    assert "FunctionError" not in at_limit
+    assert json.loads(at_limit["Payload"].read()) == {"size": MAX_SYNC_PAYLOAD - 2}  # whole, not truncated
+    with pytest.raises(ClientError) as raised:
+        client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_PAYLOAD + 1))
+    assert (
+        too_large(raised) == f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
+    )
+    raw = emu.invoke(string_payload(MAX_SYNC_PAYLOAD + 1))
+    assert raw.status_code == 413
+    assert raw.json()["Type"] == "User" and set(raw.json()) == {"Type", "message"}
+    assert len(emu.wait_for_records(1)) == 1  # the refused ones never reached the function
+
+
+def test_event_request_limit_is_1_mb(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    emu = emulator("basic.size", on_success=str(tmp_path / "ok.jsonl"))
+    client = emu.lambda_client()
+    accepted = client.invoke(FunctionName="function", InvocationType="Event", Payload=string_payload(MAX_ASYNC_PAYLOAD))
+    assert accepted["StatusCode"] == 202
+    with pytest.raises(ClientError) as raised:
+        client.invoke(FunctionName="function", InvocationType="Event", Payload=string_payload(MAX_ASYNC_PAYLOAD + 1))
+    assert "payload is too large for the Event invocation type" in too_large(raised)
+    # The same size is fine synchronously: the limit is the invocation type's.
+    sync = client.invoke(FunctionName="function", Payload=string_payload(MAX_ASYNC_PAYLOAD + 1))
+    assert json.loads(sync["Payload"].read()) == {"size": MAX_ASYNC_PAYLOAD - 1}
+    (outcome,) = emu.wait_for_async_outcomes(1)
+    assert outcome["requestContext"]["condition"] == "Success"
+    assert outcome["responsePayload"] == {"size": MAX_ASYNC_PAYLOAD - 2}
+
+
+def test_response_limit_is_exact(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.big")
+    client = emu.lambda_client()
+    ok = client.invoke(FunctionName="function", Payload=json.dumps({"size": MAX_SYNC_PAYLOAD - 2}))
+    assert "FunctionError" not in ok
+    assert len(ok["Payload"].read()) == MAX_SYNC_PAYLOAD
+    too_big = client.invoke(FunctionName="function", Payload=json.dumps({"size": MAX_SYNC_PAYLOAD - 1}))
+    assert too_big["FunctionError"] == "Unhandled"
+    error = json.loads(too_big["Payload"].read())
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert str(MAX_SYNC_PAYLOAD + 1) in error["errorMessage"]
+
+
+def test_runtime_gets_413_for_an_oversized_response(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("unused", runtime_command=scripted("big_response"))
+    r = emu.invoke({})
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert r.json()["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "big response status 413" in emu.wait_for_output("big response status")
+    (record,) = emu.wait_for_records(1)
+    assert record.status == "error" and record.error_type == "Function.ResponseSizeTooLarge"
+
+
+# -- 8. caller extras ------------------------------------------------------------------------------
+
+
+def decoded_tail(result: dict[str, object]) -> str:
+    return base64.b64decode(str(result["LogResult"])).decode()
+
+
+def test_tail_log_has_start_and_output_up_to_the_response(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.stamp")
+    client = emu.lambda_client()
+    cold = client.invoke(FunctionName="function", Payload=b"{}", LogType="Tail")
+    warm = client.invoke(FunctionName="function", Payload=b"{}", LogType="Tail")
+    for result in (cold, warm):
+        request_id = result["ResponseMetadata"]["RequestId"]
+        lines = decoded_tail(result).splitlines()
+        start = lines.index(f"START RequestId: {request_id} Version: $LATEST")
+        assert lines[start + 1] == f"stamp {request_id}"
+        # Answered at /response: the END and REPORT lines come later (they are in the full log).
+        assert not any(line.startswith(("END", "REPORT")) for line in lines)
+        assert result["ExecutedVersion"] == "$LATEST"
+    assert "LogResult" not in client.invoke(FunctionName="function", Payload=b"{}")
+    records = emu.wait_for_records(3)
+    assert f"REPORT RequestId: {records[0].request_id}" in emu.invocation_output(records[0].request_id)
+
+
+def test_tail_log_is_the_last_4_kb(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.chatty")
+    result = emu.lambda_client().invoke(FunctionName="function", Payload=b'{"lines": 200}', LogType="Tail")
+    tail = base64.b64decode(result["LogResult"])
+    assert len(tail) == 4096
+    assert tail.decode().endswith(f"line 00199 {'.' * 60}\n")
+
+
+def test_tail_of_a_timeout_includes_end_and_report(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.slow", timeout=0.5)
+    r = emu.invoke({"sleep": 30}, tail=True)
+    request_id = r.headers["X-Amzn-RequestId"]
+    lines = base64.b64decode(r.headers["X-Amz-Log-Result"]).decode().splitlines()
+    assert lines[-3].endswith(f"{request_id} Task timed out after 0.50 seconds")
+    assert lines[-2] == f"END RequestId: {request_id}"
+    assert lines[-1].startswith(f"REPORT RequestId: {request_id}\t") and lines[-1].endswith("\tStatus: timeout")
+
+
+def test_client_context_and_trace_id_reach_the_handler(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.context_info")
+    client = emu.lambda_client()
+    context = base64.b64encode(json.dumps({"custom": {"who": "boto3"}}).encode()).decode()
+    info = json.loads(client.invoke(FunctionName="function", Payload=b"{}", ClientContext=context)["Payload"].read())
+    assert info["client_context"] == {"custom": {"who": "boto3"}}
+    assert info["trace_id"].startswith("Root=1-")  # generated when the caller sends none
+    bad = emu.invoke({}, headers={"X-Amz-Client-Context": "not base64!"})
+    assert bad.status_code == 400 and bad.headers["X-Amzn-ErrorType"] == "InvalidRequestContentException"

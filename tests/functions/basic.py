@@ -116,3 +116,9 @@ def _secret_job(secret):
 
 def raise_with_environment(event, context):
     raise ValueError("handler failed")
+
+
+def echo_or_fail(event, context):
+    if event.get("fail"):
+        raise ValueError(f"failure {event['i']}")
+    return event

@@ -234,3 +234,16 @@ def test_binds_loopback_by_default(emulator: Callable[..., Emulator], tmp_path: 
     assert all(body["runtime_api"].startswith("127.0.0.1:") for body in bodies)
     ports = {int(body["runtime_api"].rsplit(":", 1)[1]) for body in bodies}
     assert emu.port in ports and len(ports) == 2
+
+
+def test_cli_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_TIMEOUT", "1")
+    cli = CliServer("basic.slow")
+    try:
+        status, body = cli.post(json.dumps({"sleep": 10}).encode())
+        assert status == 200
+        error = json.loads(body)
+        assert error["errorType"] == "Sandbox.Timedout"
+        assert "Task timed out after 1.00 seconds" in error["errorMessage"]
+    finally:
+        cli.kill()

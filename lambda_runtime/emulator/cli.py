@@ -14,7 +14,7 @@ import os
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.server import EmulatorServer
@@ -66,7 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument("--port", type=int, default=9000, help="port to bind, 0 for any (default: %(default)s)")
     serve.add_argument(
-        "--timeout", type=_positive_float, default=3.0, help="function timeout in seconds (default: %(default)s)"
+        "--timeout",
+        type=_positive_float,
+        default=None,
+        help="function timeout in seconds (default: $AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)",
     )
     serve.add_argument("--function-name", default="function", help="function name (default: %(default)s)")
     serve.add_argument("--memory-size", type=_positive_int, default=128, help="memory size in MB (default: 128)")
@@ -171,8 +174,17 @@ async def serve(config: EmulatorConfig) -> None:
             loop.remove_signal_handler(sig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
+    if args.timeout is None:
+        # Like SAM and the upstream emulator: the function's configured timeout may come from the environment.
+        raw = environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3")
+        try:
+            args.timeout = _positive_float(raw)
+        except (ValueError, argparse.ArgumentTypeError) as error:
+            parser.error(f"AWS_LAMBDA_FUNCTION_TIMEOUT={raw!r} is invalid: {error}")
     configure_logging(args.log_level)
     try:
         config = EmulatorConfig(

@@ -102,12 +102,13 @@ def test_overrun_abandon_logs_and_keeps_the_environment(serve, tmp_path):
     # The abandoned job is frozen with the environment; it resumes and logs during a later invocation, and its
     # log line still carries the request id of the invocation that deferred it.
     (tmp_path / "unhang").touch()
-    emu.invoke({"dir": str(tmp_path)})
+    second_dir = tmp_path / "second"  # the second invocation's own job waits on a gate that never opens
+    second_dir.mkdir()
+    emu.invoke({"dir": str(second_dir)})
     wait_for_file(tmp_path / "hang_finished")
-    late = [
-        line for line in json_lines(emu.runtime_output()) if line.get("message") == "late log from the abandoned job"
-    ]
-    assert late[0]["requestId"] == first["request_id"]
+    lines = json_lines(emu.wait_for_output("late log from the abandoned job"))
+    late = [line for line in lines if line.get("message") == "late log from the abandoned job"]
+    assert [line["requestId"] for line in late] == [first["request_id"]]
     second = emu.wait_for_records(2)[1]
     assert second["init_ms"] is None  # same environment: abandon does not restart it
 

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 
-import psutil
 import pytest
 
 from lambda_runtime.environ import PythonLevelEnviron
@@ -46,23 +45,23 @@ def test_child_processes_never_see_a_stale_value(environ):
     assert passed == "current"
 
 
-def test_writes_do_not_leak_like_setenv(environ):
-    process = psutil.Process()
+LEAK_PROBE = """
+import os, psutil
+from lambda_runtime.environ import PythonLevelEnviron
+process = psutil.Process()
+wrapper = PythonLevelEnviron()
+def growth(write):
+    before = process.memory_info().rss
+    for i in range(30_000):
+        write(f"Root=1-{i:08x}-{'a' * 24};Parent={'b' * 16};Sampled=0")
+    return (process.memory_info().rss - before) / 2**20
+print(growth(lambda v: wrapper.__setitem__("_T", v)), growth(lambda v: os.environ.__setitem__("_T", v)))
+"""
 
-    def growth(write) -> float:
-        before = process.memory_info().rss
-        for i in range(30_000):
-            write(f"Root=1-{i:08x}-{'a' * 24};Parent={'b' * 16};Sampled=0")
-        return (process.memory_info().rss - before) / 2**20
 
-    def through_os_environ(value: str) -> None:
-        os.environ[NAME] = value
-
-    def through_wrapper(value: str) -> None:
-        environ[NAME] = value
-
-    wrapper = growth(through_wrapper)
-    leaking = growth(through_os_environ)
+def test_writes_do_not_leak_like_setenv():
+    # A fresh process: in a long-lived one, freed heap from earlier tests absorbs the leak and RSS hides it.
+    result = subprocess.run([sys.executable, "-c", LEAK_PROBE], capture_output=True, text=True, timeout=120)
+    wrapper, leaking = map(float, result.stdout.split())
     assert leaking > 2.0  # glibc keeps every overwritten string: ~140 bytes each
-    # Relative, not absolute: other threads of a busy test process allocate too.
-    assert wrapper < leaking / 3
+    assert wrapper < 0.5

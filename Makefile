@@ -36,7 +36,10 @@ demo: install
 	$(BIN)/python examples/demo.py
 
 bench: install
-	@echo "make bench: the benchmark suite is not written yet (see the Benchmarks issue); no figures are produced."
+	$(BIN)/python -m benchmarks
+
+bench-quick: install
+	$(BIN)/python -m benchmarks --quick
 
 package: install
 	$(BIN)/python deploy/package.py $(FUNCTION) --arch $(ARCH) --python-version $(PYTHON_VERSION)

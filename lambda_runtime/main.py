@@ -54,6 +54,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
+        return 130
     return 0  # pragma: no cover - run_forever only ends by raising
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -62,3 +63,30 @@ def test_init_error_exits_non_zero_under_the_emulator(serve):
     emu = serve("no_such_module.handler")
     assert emu.invoke({}).json()["errorType"] == "Runtime.ImportModuleError"
     assert "Init error Runtime.ImportModuleError" in emu.wait_for_output("Init error")
+
+
+def test_ctrl_c_while_waiting_for_an_event_exits_quietly():
+    with socket.socket() as listener:  # a Runtime API that takes the /next request and never answers it
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lambda_runtime", "basic.echo"],
+            env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}"},
+            cwd=FUNCTIONS,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        listener.settimeout(30)
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(30)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += connection.recv(4096)
+            assert request.startswith(b"GET /2018-06-01/runtime/invocation/next")
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Traceback" not in out + err

@@ -1,4 +1,4 @@
-"""What ships to AWS, checked locally: the deployment zip, the Dockerfile, template.yaml, and docs/deploy.md's commands.
+"""What ships to AWS, checked locally: the deployment zip, the Dockerfile, template.yaml, and README's Deploy commands.
 
 The zip is built once per module for this machine (its architecture, its Python version) and run under the emulator
 by a bare Python: a virtualenv made without pip or packages, so that `requests` and the rest can only come from the
@@ -33,7 +33,7 @@ from lambda_runtime.emulator import Emulator
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deploy" / "package.py"
 FUNCTION = ROOT / "examples" / "background_tasks"
-DOCS = ROOT / "docs" / "deploy.md"
+DOCS = ROOT / "README.md"  # its "Deploy" section
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 VENV_BIN = Path(sys.executable).parent
 LOCAL_VERSION = "{}.{}".format(*sys.version_info[:2])
@@ -366,7 +366,7 @@ def test_template_function_matches_the_package_and_the_background_work() -> None
     assert "FunctionUrlConfig" in function
 
 
-# -- docs/deploy.md ----------------------------------------------------------------------------------------------
+# -- README: Deploy -----------------------------------------------------------------------------------------------
 
 
 def doc_blocks(kind: str) -> list[str]:

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import requests
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential,
-    wait_random,
-)
 
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
 from lambda_runtime.transport import lean_session
+
+if TYPE_CHECKING:
+    from tenacity import Retrying
 
 logger = logging.getLogger("lambda_runtime.client")
 
@@ -32,34 +26,20 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, (requests.ConnectionError, requests.Timeout, RuntimeApiServerError))
 
 
-def retry_policy(attempts: int, max_delay_s: float, sleep: Callable[[float], None] = time.sleep) -> Retrying:
-    """The one retry policy of the runtime: exponential backoff with jitter, bounded in attempts and in time."""
-
-    def log_retry(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        logger.warning(
-            "Runtime API call failed (attempt %d of %d), retrying: %s", state.attempt_number, attempts, error
-        )
-
-    return Retrying(
-        retry=retry_if_exception(is_transient),
-        stop=stop_after_attempt(attempts) | stop_after_delay(max_delay_s),
-        wait=wait_exponential(multiplier=0.05, max=2.0) + wait_random(0, 0.05),
-        sleep=sleep,
-        before_sleep=log_retry,
-        reraise=True,
-    )
-
-
 class RuntimeClient:
     """Talks to `http://{runtime_api}/2018-06-01/runtime/...`."""
 
     def __init__(
-        self, runtime_api: str, post_timeout_s: float, retrying: Retrying, session: requests.Session | None = None
+        self,
+        runtime_api: str,
+        post_timeout_s: float,
+        retry_policy: Callable[[], Retrying],
+        session: requests.Session | None = None,
     ) -> None:
         self.base = f"http://{runtime_api}/{API_VERSION}/runtime"
         self.post_timeout_s = post_timeout_s
-        self.retrying = retrying
+        self.retry_policy = retry_policy  # built on the first failure, then kept: see _call
+        self._retrying: Retrying | None = None
         self.session = session or lean_session()
         # Requests are prepared once and copied per call: preparing one from scratch costs more than the whole
         # HTTP exchange with the Runtime API on loopback.
@@ -68,7 +48,7 @@ class RuntimeClient:
 
     def next_invocation(self) -> Invocation:
         # No timeout: Lambda freezes the process while this waits, and a timeout would fire after every thaw.
-        response = self.retrying(self._send, self._next, None)
+        response = self._call(self._next, None)
         headers = response.headers
         return Invocation(headers.get("Lambda-Runtime-Aws-Request-Id", ""), response.content, headers)
 
@@ -98,7 +78,26 @@ class RuntimeClient:
         prepared.url = f"{self.base}/{path}"
         prepared.body = body
         prepared.headers.update({"Content-Type": "application/json", **headers})
-        self.retrying(self._send, prepared, self.post_timeout_s)
+        self._call(prepared, self.post_timeout_s)
+
+    def _call(self, prepared: requests.PreparedRequest, timeout: float | None) -> requests.Response:
+        try:
+            return self._send(prepared, timeout)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            failures = [error]
+        # Only now does the retry policy (and tenacity's import) cost anything. It takes the failure above as its
+        # first attempt, so backoff, attempt counts and the time bound are exactly the policy's.
+        if self._retrying is None:
+            self._retrying = self.retry_policy()
+
+        def attempt() -> requests.Response:
+            if failures:
+                raise failures.pop()
+            return self._send(prepared, timeout)
+
+        return self._retrying(attempt)
 
     def _send(self, prepared: requests.PreparedRequest, timeout: float | None) -> requests.Response:
         response = self.session.send(prepared, timeout=timeout)

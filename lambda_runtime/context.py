@@ -6,8 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambda_runtime.config import Settings
 from lambda_runtime.deferred import Batch, Job, JobRunner
@@ -18,8 +17,7 @@ _UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
 _LONGEST_DEADLINE_MS = 16 * 60 * 1000
 
 
-@dataclass(frozen=True)
-class Invocation:
+class Invocation(NamedTuple):
     """What `/next` delivered: the event bytes and the headers that describe it."""
 
     request_id: str
@@ -30,14 +28,12 @@ class Invocation:
         return self.headers.get(name)
 
 
-@dataclass
-class CognitoIdentity:
+class CognitoIdentity(NamedTuple):
     cognito_identity_id: str | None = None
     cognito_identity_pool_id: str | None = None
 
 
-@dataclass
-class Client:
+class Client(NamedTuple):
     installation_id: str | None = None
     app_title: str | None = None
     app_version_name: str | None = None
@@ -45,8 +41,7 @@ class Client:
     app_package_name: str | None = None
 
 
-@dataclass
-class ClientContext:
+class ClientContext(NamedTuple):
     client: Client | None = None
     custom: Any = None
     env: Any = None
@@ -135,7 +130,7 @@ def _client_context(raw: str | None) -> ClientContext | None:
         return None
     value = _json_object(raw, "Client Context")
     client = value.get("client")
-    fields = Client.__dataclass_fields__
+    fields = Client._fields
     return ClientContext(
         client=Client(**{k: v for k, v in client.items() if k in fields}) if isinstance(client, dict) else None,
         custom=value.get("custom"),

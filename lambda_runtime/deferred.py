@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_runtime.errors import DeferRejected
@@ -37,22 +36,50 @@ def current_job() -> Job | None:
     return _CURRENT_JOB.get()
 
 
-@dataclass(eq=False)
 class Job:
     """One deferred call. Jobs cannot be killed: they read `cancelled` (or `remaining_ms()`) and stop themselves."""
 
-    name: str
-    request_id: str
-    deadline: float  # time.monotonic(); moves earlier when the job starts if it has its own timeout
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    timeout: float | None
-    context: contextvars.Context
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    started_at: float | None = None
-    finished: bool = False
-    outcome: str = "pending"  # ok | failed | timed_out | skipped
+    __slots__ = (
+        "args",
+        "cancel_event",
+        "context",
+        "deadline",
+        "finished",
+        "fn",
+        "kwargs",
+        "name",
+        "outcome",
+        "request_id",
+        "started_at",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        request_id: str,
+        deadline: float,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        context: contextvars.Context,
+    ) -> None:
+        self.name = name
+        self.request_id = request_id
+        self.deadline = deadline  # time.monotonic(); moves earlier when the job starts if it has its own timeout
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.timeout = timeout
+        self.context = context
+        self.cancel_event = threading.Event()
+        self.started_at: float | None = None
+        self.finished = False
+        self.outcome = "pending"  # ok | failed | timed_out | skipped
+
+    def __repr__(self) -> str:
+        return f"Job(name={self.name!r}, request_id={self.request_id!r}, outcome={self.outcome!r})"
 
     @property
     def cancelled(self) -> bool:
@@ -81,14 +108,13 @@ class JobRunner:
         return Batch(self, request_id, time.monotonic() + remaining_s - self.margin_s)
 
 
-@dataclass
 class Summary:
-    ok: int = 0
-    failed: int = 0
-    timed_out: int = 0
-    rejected: int = 0
-    skipped: int = 0
-    still_running: list[Job] = field(default_factory=list)
+    """What became of one invocation's jobs."""
+
+    def __init__(self, rejected: int) -> None:
+        self.ok = self.failed = self.timed_out = self.skipped = 0
+        self.rejected = rejected
+        self.still_running: list[Job] = []
 
 
 class Batch:
@@ -185,7 +211,7 @@ class Batch:
                     break
                 self.changed.wait(min(waiting) - now)
             self.closed = True
-            summary = Summary(rejected=self.rejected)
+            summary = Summary(self.rejected)
             for job in self.jobs:
                 if not job.finished:
                     summary.still_running.append(job)

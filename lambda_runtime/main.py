@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping, Sequence
+from typing import TYPE_CHECKING
 
 import requests
 
-from lambda_runtime.client import RuntimeClient, retry_policy
+from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.deferred import JobRunner
 from lambda_runtime.environ import PythonLevelEnviron
@@ -17,6 +18,9 @@ from lambda_runtime.handler import load_handler
 from lambda_runtime.logs import configure_logging
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
+
+if TYPE_CHECKING:
+    from tenacity import Retrying
 
 logger = logging.getLogger("lambda_runtime")
 
@@ -35,9 +39,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         print(f"lambda_runtime: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level, sys.stdout)
-    client = RuntimeClient(
-        settings.runtime_api, settings.post_timeout_s, retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
-    )
+    client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
     try:
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
@@ -57,6 +59,12 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
         return 130
     return 0  # pragma: no cover - run_forever only ends by raising
+
+
+def _retry_policy(settings: Settings) -> Retrying:
+    from lambda_runtime.retries import retry_policy  # imported on the first failed call, not at every cold start
+
+    return retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
 
 
 def _report_init_error(client: RuntimeClient, error: BaseException) -> int:

@@ -6,9 +6,8 @@ import decimal
 import json
 import os
 import traceback
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from lambda_runtime.errors import FunctionError, InvocationError
 
@@ -35,8 +34,7 @@ def encode_result(result: Any) -> tuple[bytes, str]:
         raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
 
 
-@dataclass(frozen=True)
-class ErrorReport:
+class ErrorReport(NamedTuple):
     """An error as Lambda wants it: its type for the header, its message for the log, the JSON body to post."""
 
     error_type: str

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from lambda_runtime.client import RuntimeClient, retry_policy
+from lambda_runtime.client import RuntimeClient
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
+from lambda_runtime.retries import retry_policy
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 
 INVOCATION = Invocation("req-1", b"{}", CaseInsensitiveDict({"Lambda-Runtime-Invocation-Id": "inv-1"}))
@@ -22,7 +26,7 @@ def api():
 
 def make_client(api: ScriptedRuntimeApi, attempts: int = 4, sleeps: list[float] | None = None) -> RuntimeClient:
     record = sleeps if sleeps is not None else []
-    return RuntimeClient(api.address, 5.0, retry_policy(attempts, 30.0, sleep=record.append))
+    return RuntimeClient(api.address, 5.0, lambda: retry_policy(attempts, 30.0, sleep=record.append))
 
 
 def test_next_then_response_on_one_kept_alive_connection(api):
@@ -77,7 +81,7 @@ def test_connection_refused_is_retried_then_raised():
     with ScriptedRuntimeApi() as server:
         address = server.address
     sleeps: list[float] = []
-    client = RuntimeClient(address, 1.0, retry_policy(3, 30.0, sleep=sleeps.append))
+    client = RuntimeClient(address, 1.0, lambda: retry_policy(3, 30.0, sleep=sleeps.append))
     with pytest.raises(requests.ConnectionError):
         client.next_invocation()
     assert len(sleeps) == 2
@@ -95,3 +99,17 @@ def test_proxy_variables_are_ignored(api, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:1")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:1")
     assert make_client(api).next_invocation().request_id == "req-1"
+
+
+def test_tenacity_is_imported_only_after_a_failure(api):
+    # Cold start: a healthy runtime never pays for the retry machinery's import.
+    probe = (
+        "import sys\n"
+        "from lambda_runtime.client import RuntimeClient\n"
+        "from lambda_runtime.main import _retry_policy, main\n"
+        f"client = RuntimeClient({api.address!r}, 5.0, lambda: None)\n"
+        "client.next_invocation()\n"
+        "print('tenacity' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr

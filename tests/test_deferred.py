@@ -121,6 +121,9 @@ def test_overrun_exit_replaces_the_environment_after_the_response(serve, tmp_pat
     records = emu.wait_for_records(2)
     assert records[1]["init_ms"] is not None
     assert records[0]["responded_at"] < records[1]["delivered_at"]
+    # The process ended instead of calling /next, and it did so before the invocation deadline: no Sandbox.Timedout.
+    assert records[0]["status"] == "crash" and records[0]["error_type"] is None
+    assert records[0]["next_at"] < records[0]["deadline_ms"] / 1000
 
 
 def test_a_failing_job_is_isolated_logged_and_hooked(serve, tmp_path):

@@ -7,6 +7,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,21 @@ def test_runtime_is_frozen_between_invocations(emulator: Callable[..., Emulator]
     assert emu.invoke({}).json()["pid"] == pid
     emu.wait_for_records(2)
     assert wait_until(lambda: process_state(pid) == "T"), process_state(pid)
+
+
+def test_a_thread_left_running_makes_no_progress_while_frozen(
+    emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    counter = tmp_path / "counter"
+    emu = emulator("basic.counter")
+    pid = emu.invoke({"file": str(counter)}).json()["pid"]
+    emu.wait_for_records(1)
+    assert wait_until(lambda: process_state(pid) == "T"), process_state(pid)
+    frozen_at = counter.read_text()
+    time.sleep(0.3)  # an observation window, not synchronisation: unfrozen, the thread writes every 5 ms
+    assert counter.read_text() == frozen_at
+    emu.invoke({"file": str(counter)})  # thawed for the next event: the thread resumes
+    assert wait_until(lambda: int(counter.read_text()) > int(frozen_at))
 
 
 def test_no_freeze(emulator: Callable[..., Emulator]) -> None:

@@ -90,3 +90,28 @@ def fail_while_flag(event, context):
         os.remove(event["flag"])
         raise RuntimeError("failing while the flag exists")
     return {"ok": True, "request_id": context.aws_request_id}
+
+
+def counter(event, context):
+    """Starts (once) a thread that keeps writing an increasing counter to event["file"], past /next."""
+    import threading
+
+    global _counter_started
+    if not globals().get("_counter_started"):
+        _counter_started = True
+
+        first_write = threading.Event()
+
+        def count():
+            n = 0
+            while True:
+                n += 1
+                with open(event["file"] + ".tmp", "w") as f:
+                    f.write(str(n))
+                os.replace(event["file"] + ".tmp", event["file"])
+                first_write.set()
+                time.sleep(0.005)
+
+        threading.Thread(target=count, daemon=True).start()
+        first_write.wait(30)
+    return {"pid": os.getpid()}

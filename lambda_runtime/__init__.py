@@ -1,8 +1,8 @@
 """A Python custom runtime for AWS Lambda that answers the caller first and runs deferred work after the response."""
 
 from lambda_runtime.context import LambdaContext
-from lambda_runtime.deferred import Job, current_job, on_job_error
 from lambda_runtime.errors import DeferRejected, LambdaRuntimeError
+from lambda_runtime.jobs import Job, current_job, on_job_error
 
 __version__ = "0.1.0"
 

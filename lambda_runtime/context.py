@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from lambda_runtime.config import Settings
-from lambda_runtime.deferred import Batch, Job, JobRunner
+from lambda_runtime.deferred import Batch, JobRunner
 from lambda_runtime.errors import InvocationError
+from lambda_runtime.jobs import Job
 
 _UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
 # Lambda's longest timeout is 15 minutes; a deadline much further out is a corrupt header, not a long invocation.

@@ -15,82 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lambda_runtime.errors import DeferRejected
+from lambda_runtime.jobs import CURRENT_JOB, ERROR_HOOKS, Job
 
 logger = logging.getLogger("lambda_runtime.deferred")
 
 CANCEL_GRACE_S = 0.1
-
-ErrorHook = Callable[["Job", BaseException], None]
-_ERROR_HOOKS: list[ErrorHook] = []
-_CURRENT_JOB: contextvars.ContextVar[Job | None] = contextvars.ContextVar("lambda_current_job", default=None)
-
-
-def on_job_error(hook: ErrorHook) -> ErrorHook:
-    """Register `hook(job, error)`, called in the job's thread when a deferred job raises. Usable as a decorator."""
-    _ERROR_HOOKS.append(hook)
-    return hook
-
-
-def current_job() -> Job | None:
-    """The deferred job running in this thread, or None outside a job."""
-    return _CURRENT_JOB.get()
-
-
-class Job:
-    """One deferred call. Jobs cannot be killed: they read `cancelled` (or `remaining_ms()`) and stop themselves."""
-
-    __slots__ = (
-        "args",
-        "cancel_event",
-        "context",
-        "deadline",
-        "finished",
-        "fn",
-        "kwargs",
-        "name",
-        "outcome",
-        "request_id",
-        "started_at",
-        "timeout",
-    )
-
-    def __init__(
-        self,
-        name: str,
-        request_id: str,
-        deadline: float,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        timeout: float | None,
-        context: contextvars.Context,
-    ) -> None:
-        self.name = name
-        self.request_id = request_id
-        self.deadline = deadline  # time.monotonic(); moves earlier when the job starts if it has its own timeout
-        self.fn = fn
-        self.args = args
-        self.kwargs = kwargs
-        self.timeout = timeout
-        self.context = context
-        self.cancel_event = threading.Event()
-        self.started_at: float | None = None
-        self.finished = False
-        self.outcome = "pending"  # ok | failed | timed_out | skipped
-
-    def __repr__(self) -> str:
-        return f"Job(name={self.name!r}, request_id={self.request_id!r}, outcome={self.outcome!r})"
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel_event.is_set()
-
-    def remaining_ms(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-    def wait_cancelled(self, timeout: float | None = None) -> bool:
-        """Sleep up to `timeout` seconds, waking early when the job is cancelled; True if it was."""
-        return self.cancel_event.wait(timeout)
 
 
 class JobRunner:
@@ -230,20 +159,20 @@ class Batch:
             with self.changed:  # wake join() so it watches the job's own, earlier deadline
                 job.deadline = min(job.deadline, job.started_at + job.timeout)
                 self.changed.notify_all()
-        token = _CURRENT_JOB.set(job)
+        token = CURRENT_JOB.set(job)
         try:
             job.fn(*job.args, **job.kwargs)
             outcome = "timed_out" if job.cancelled else "ok"
         except BaseException as error:  # a job's failure, even SystemExit, must never reach the loop
             outcome = "failed"
             logger.error("deferred job %r failed", job.name, exc_info=error, extra={"job": job.name})
-            for hook in _ERROR_HOOKS:
+            for hook in ERROR_HOOKS:
                 try:
                     hook(job, error)
                 except Exception:
                     logger.exception("error hook %r failed for deferred job %r", hook, job.name)
         finally:
-            _CURRENT_JOB.reset(token)
+            CURRENT_JOB.reset(token)
         self._finish(job, outcome)
 
     def _finish(self, job: Job, outcome: str) -> None:

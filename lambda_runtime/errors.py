@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def describe(error: BaseException) -> str:
+    """`str(error)`, even for an exception whose `__str__` raises: its report and log line must still go out."""
+    try:
+        return str(error)
+    except Exception as inner:
+        return f"<unprintable {type(error).__name__}: __str__ raised {type(inner).__name__}>"
+
+
 class LambdaRuntimeError(Exception):
     """Base class of every error the runtime raises on purpose."""
 

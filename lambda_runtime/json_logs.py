@@ -9,6 +9,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from lambda_runtime.errors import describe
+
 
 class LambdaJsonFormatter(JsonFormatter):
     """One object per line: timestamp, level, message, logger, requestId, error fields and any `extra`."""
@@ -30,12 +32,5 @@ class LambdaJsonFormatter(JsonFormatter):
         if record.exc_info and record.exc_info[1] is not None:
             error = record.exc_info[1]
             log_data["errorType"] = type(error).__name__
-            log_data["errorMessage"] = _safe_str(error)
+            log_data["errorMessage"] = describe(error)
             log_data["stackTrace"] = traceback.format_tb(record.exc_info[2])
-
-
-def _safe_str(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception:
-        return f"<unprintable {type(error).__name__}>"

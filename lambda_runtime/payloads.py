@@ -9,7 +9,7 @@ import traceback
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from lambda_runtime.errors import FunctionError, InvocationError
+from lambda_runtime.errors import FunctionError, InvocationError, describe
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,7 +47,7 @@ def error_report(error: BaseException, request_id: str = "") -> ErrorReport:
     if isinstance(error, FunctionError):
         error_type, message, trace = error.error_type, error.message, error.stack_trace
     else:
-        error_type, message, trace = type(error).__name__, _safe_str(error), user_stack_trace(error.__traceback__)
+        error_type, message, trace = type(error).__name__, describe(error), user_stack_trace(error.__traceback__)
     body = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
     return ErrorReport(error_type, message, _dumps(body).encode())
 
@@ -58,13 +58,6 @@ def user_stack_trace(tb: TracebackType | None) -> list[str]:
     while frames and frames[0].filename.startswith(_PACKAGE_DIR):
         frames.pop(0)
     return traceback.format_list(frames)
-
-
-def _safe_str(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception as inner:  # an exception whose __str__ raises must still be reported
-        return f"<unprintable {type(error).__name__}: __str__ raised {type(inner).__name__}>"
 
 
 def _dumps(value: Any) -> str:

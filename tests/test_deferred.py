@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_runtime.deferred import JobRunner
+from lambda_runtime.jobs.batch import BatchPolicy
+from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.jobs.workers import Workers
 
 
 def read_stamp(path: Path) -> tuple[float, str]:
@@ -168,7 +170,7 @@ def test_a_job_deferring_itself_forever_is_stopped_by_the_bound(serve):
 def test_pending_bound_raises_by_default(serve):
     emu = serve("deferring.over_the_bound", env={"LAMBDA_RUNTIME_DEFER_MAX_PENDING": "2"})
     assert emu.invoke({}).json() == ["accepted", "accepted", "rejected"]
-    emu.wait_for_output("2 ok, 0 failed, 0 timed out, 1 rejected")
+    emu.wait_for_output("2 ok, 0 failed, 0 timed out, 0 not started, 1 rejected")
 
 
 def test_pending_bound_can_run_the_job_inline(serve):
@@ -201,7 +203,7 @@ def test_no_summary_when_nothing_was_deferred(serve):
 
 
 def test_job_runner_pool_is_bounded_and_reused():
-    runner = JobRunner(workers=3, max_pending=5, margin_ms=0, when_full="raise", run_on_error=True)
+    runner = JobRunner(Workers(3, max_abandoned=0), BatchPolicy(max_pending=5), margin_ms=0)
     deadline_ms = int((time.time() + 30) * 1000)
     threads: set[str] = set()
     for _ in range(4):
@@ -211,6 +213,5 @@ def test_job_runner_pool_is_bounded_and_reused():
                 lambda: threads.add(threading.current_thread().name), (), {}, timeout=None, name=None, start_now=False
             )
         batch.release()
-        assert batch.join().ok == 5
+        assert batch.join().counts["ok"] == 5
     assert 1 <= len(threads) <= 3
-    runner.pool.shutdown()

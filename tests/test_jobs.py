@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextvars
 import time
 
 from lambda_runtime.jobs import CURRENT_JOB, ERROR_HOOKS, Job, current_job, on_job_error
 
 
 def make_job(seconds_left: float) -> Job:
-    return Job("name", "req", time.monotonic() + seconds_left, print, (), {}, None, contextvars.copy_context())
+    return Job(print, (), {}, request_id="req", deadline=time.monotonic() + seconds_left)
 
 
 def test_remaining_ms_counts_down_and_never_goes_negative():

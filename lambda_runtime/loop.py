@@ -44,8 +44,9 @@ class InvocationLoop:
         while True:
             self.run_once()
 
-    def run_once(self) -> None:
-        invocation = self.client.next_invocation()
+    def run_once(self, invocation: Invocation | None = None) -> None:
+        """Serve one event: the one given (already fetched), or the next from the Runtime API."""
+        invocation = invocation or self.client.next_invocation()
         set_request_id(invocation.request_id)
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
         if trace_id:

@@ -19,6 +19,7 @@ from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import configure_logging
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
+from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next, restart_with_next_sent
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -45,10 +46,14 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
-    jobs = JobRunner.from_settings(settings)
+    jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        InvocationLoop(client, handler, settings, jobs, environ).run_forever()
+        loop = InvocationLoop(client, handler, settings, jobs, environ)
+        if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
+            environ.pop(PENDING_NEXT_FD, None)
+            loop.run_once(read_pending_next(settings.pending_next_fd, settings.runtime_api))
+        loop.run_forever()
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1

@@ -115,19 +115,6 @@ def test_overrun_abandon_logs_and_keeps_the_environment(serve, tmp_path):
     assert second["init_ms"] is None  # same environment: abandon does not restart it
 
 
-def test_overrun_exit_replaces_the_environment_after_the_response(serve, tmp_path):
-    emu = serve("deferring.hang", timeout=1.5, env={"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"})
-    assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"
-    emu.wait_for_output("exiting so Lambda replaces the environment")
-    assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"  # a fresh init serves the next event
-    records = emu.wait_for_records(2)
-    assert records[1]["init_ms"] is not None
-    assert records[0]["responded_at"] < records[1]["delivered_at"]
-    # The process ended instead of calling /next, and it did so before the invocation deadline: no Sandbox.Timedout.
-    assert records[0]["status"] == "crash" and records[0]["error_type"] is None
-    assert records[0]["next_at"] < records[0]["deadline_ms"] / 1000
-
-
 def test_a_failing_job_is_isolated_logged_and_hooked(serve, tmp_path):
     emu = serve("deferring.fail_and_succeed", env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "ERROR_HOOK_DIR": str(tmp_path)})
     assert emu.invoke({"dir": str(tmp_path)}).json() == "fine"

@@ -229,3 +229,43 @@ def test_a_signal_during_deferred_jobs_names_them_and_exits_at_once(tmp_path, si
     assert runtime.returncode == status, output
     assert f"Deferred jobs cut short by {name}: never_ends" in output
     assert "Traceback" not in output
+
+
+def test_overrun_exit_restarts_in_place_and_the_invocation_is_a_success(serve, tmp_path):
+    emu = serve("unhappy.route", timeout=1.5, env={"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"})
+    assert emu.invoke({"do": "hang", "dir": str(tmp_path), "hang": ["stuck"]}).json() == "answered"
+    pid = emu.runtime_pid
+    emu.wait_for_output("the runtime restarts in place")
+    (tmp_path / "stuck.go").touch()  # were its thread alive, it would end now and log
+    assert emu.invoke({"do": "quick", "dir": str(tmp_path)}).json() == "answered"
+    first, second = emu.wait_for_records(2)
+    # Lambda sees /next: a success, no Runtime.ExitError, no cold start; the same process, a fresh image.
+    assert (first["status"], first["error_type"], second["init_ms"]) == ("success", None, None)
+    assert first["next_at"] < first["deadline_ms"] / 1000
+    assert (tmp_path / second["request_id"]).exists() and emu.runtime_pid == pid
+    assert thread_count(pid) == 2  # the main thread and the worker that ran the quick job: the hung one is gone
+    assert not (tmp_path / "stuck.ended").exists()
+
+
+def test_overrun_exit_never_runs_an_event_invocation_twice(serve, tmp_path):
+    emu = serve("unhappy.route", timeout=1.5, env={"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"}, retry_delays=[0.0, 0.0])
+    emu.invoke({"do": "hang", "dir": str(tmp_path), "hang": ["stuck"]}, invocation_type="Event")
+    (outcome,) = emu.wait_for_async_outcomes(1)
+    assert outcome["requestContext"]["condition"] == "Success"
+    assert outcome["requestContext"]["approximateInvokeCount"] == 1
+    assert len((tmp_path / "runs").read_text().splitlines()) == 1
+
+
+def test_an_exit_after_the_response_is_a_runtime_exit_error_as_on_lambda(serve, tmp_path):
+    emu = serve("unhappy.route", retry_delays=[0.0, 0.0])
+    assert emu.invoke({"do": "exit_in_job", "dir": str(tmp_path)}).json() == "answered"  # the caller keeps it
+    (record,) = emu.wait_for_records(1)
+    assert record["status"] == "crash" and record["exit_code"] == 7
+    output = emu.invocation_output(record["request_id"])
+    assert f"RequestId: {record['request_id']} Error: Runtime exited with error: exit status 7" in output
+    assert "Status: error\tError Type: Runtime.ExitError" in output
+    # An Event invocation that exits after its response failed: Lambda retries it, and so does the emulator.
+    emu.invoke({"do": "exit_in_job", "dir": str(tmp_path)}, invocation_type="Event")
+    (outcome,) = emu.wait_for_async_outcomes(1)
+    assert outcome["requestContext"]["condition"] == "RetriesExhausted"
+    assert len((tmp_path / "runs").read_text().splitlines()) == 1 + 3

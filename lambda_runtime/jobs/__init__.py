@@ -4,7 +4,8 @@
 - `hooks`: functions called on a job's error and after every invocation's jobs;
 - `workers`: the process's threads, where a thread lost to an overrunning job is replaced;
 - `batch`: the jobs of one invocation, their deadlines and outcomes;
-- `aio`: async jobs; `phase`: the post-response phase the loop calls once per invocation.
+- `call`: calling a job's function, isolating its errors; `aio`: async jobs;
+- `phase`: the post-response phase the loop calls once per invocation.
 """
 
 from lambda_runtime.jobs.hooks import AFTER_JOBS_HOOKS, ERROR_HOOKS, after_jobs, on_job_error

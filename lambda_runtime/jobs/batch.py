@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 import time
 from collections import Counter
@@ -12,8 +11,8 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from lambda_runtime.errors import DeferRejected
-from lambda_runtime.jobs.hooks import call_error_hooks
-from lambda_runtime.jobs.job import CURRENT_JOB, Job
+from lambda_runtime.jobs.call import call
+from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.workers import Workers
 
 logger = logging.getLogger("lambda_runtime.deferred")
@@ -180,31 +179,10 @@ class Batch:
                 return
             job.start(self.clock())
             self.changed.notify_all()  # wake join() so it watches the job's own, earlier deadline
-        outcome, exit_status, pid = "failed", 1, os.getpid()
-        token = CURRENT_JOB.set(job)
+        outcome = "failed"
         try:
-            result = job.fn(*job.args, **job.kwargs)
-            if hasattr(result, "__await__"):  # an async function: its coroutine runs in a loop of its own
-                from lambda_runtime.jobs.aio import run_awaitable
-
-                run_awaitable(job, result)
-            outcome, exit_status = "ok", 0
-        except BaseException as error:  # a job's failure, even SystemExit, must never reach the loop
-            if isinstance(error, SystemExit):
-                exit_status = error.code if isinstance(error.code, int) else 1
-            if job.cancelled and _is_cancellation(error):
-                outcome = "timed_out"
-            else:
-                logger.error("deferred job %r failed", job.name, exc_info=error, extra={"job": job.name})
-                call_error_hooks(job, error)
-        finally:
-            CURRENT_JOB.reset(token)
-            if os.getpid() != pid:  # the job forked and this is the child: it ends with the job, never serves
-                os._exit(exit_status)
+            outcome = call(job)
+        finally:  # whatever the job or a hook raised, its outcome is recorded and join() is woken
             with self.changed:
                 job.finish("timed_out" if outcome == "ok" and job.cancelled else outcome)
                 self.changed.notify_all()
-
-
-def _is_cancellation(error: BaseException) -> bool:
-    return type(error).__name__ == "CancelledError"  # asyncio's, raised when an async job is cancelled

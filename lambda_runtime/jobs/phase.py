@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import Terminated
@@ -27,21 +28,24 @@ class JobRunner:
         policy: BatchPolicy,
         margin_ms: int = 100,
         overrun: str = "abandon",
+        replace_process: Callable[[], NoReturn] = lambda: exit_now(1),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.workers = workers
         self.policy = policy
         self.margin_s = margin_ms / 1000
         self.overrun = overrun
+        self.replace_process = replace_process  # main's restart-in-place; never returns
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JobRunner:
+    def from_settings(cls, settings: Settings, replace_process: Callable[[], NoReturn]) -> JobRunner:
         return cls(
             Workers(settings.defer_workers, settings.defer_max_abandoned),
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
             settings.defer_margin_ms,
             settings.defer_overrun,
+            replace_process,
         )
 
     def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
@@ -70,21 +74,22 @@ class JobRunner:
         names = ", ".join(job.name for job in summary.still_running)
         if self.overrun == "exit":
             logger.critical(
-                "Deferred jobs still running at the deadline (%s): exiting so Lambda replaces the environment; "
-                "the response was already sent",
+                "Deferred jobs still running at the deadline (%s): the runtime restarts in place; the invocation "
+                "ends as a success and the next event goes to a fresh process",
                 names,
             )
-            exit_now(1)
+            self.replace_process()
         if self.workers.over_bound:
             abandoned = ", ".join(job.name for job in self.workers.abandoned())
             logger.critical(
                 "%d abandoned deferred jobs are still running (%s), more than LAMBDA_RUNTIME_DEFER_MAX_ABANDONED=%d: "
-                "exiting so Lambda replaces the environment; the response was already sent",
+                "the runtime restarts in place; the invocation ends as a success and the next event goes to a "
+                "fresh process",
                 len(self.workers.abandoned()),
                 abandoned,
                 self.workers.max_abandoned,
             )
-            exit_now(1)
+            self.replace_process()
         logger.warning(
             "Deferred jobs still running at the deadline (%s) are abandoned: their threads no longer count against "
             "the pool; they are frozen with the environment and may resume during a later invocation",
@@ -120,7 +125,7 @@ def _signal_name(stop: KeyboardInterrupt) -> str:
     return "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
 
 
-def exit_now(status: int) -> None:
+def exit_now(status: int) -> NoReturn:
     # sys.exit() would unwind through the loop; os._exit ends the process at once, with the logs flushed first.
     for handler in logging.getLogger().handlers:
         handler.flush()

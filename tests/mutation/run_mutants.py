@@ -1,13 +1,12 @@
 """Mutants of the deferred-job code that the test suite must kill, each on every run.
 
 ``python tests/mutation/run_mutants.py [--runs 5]`` applies one mutant at a time to a scratch copy of the checkout,
-runs the tests named for it `--runs` times and reports how often it survived (it must be 0). Not collected by pytest.
+(the committed tree: `git archive HEAD`), runs the tests named for it `--runs` times and reports how often it survived (it must be 0). Not collected by pytest.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -81,7 +80,10 @@ def main() -> int:
             continue
         with tempfile.TemporaryDirectory(prefix="mutant-") as scratch:
             copy = Path(scratch) / "checkout"
-            shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info"))
+            copy.mkdir()
+            # The committed tree, not the working one: an edit in progress must not pass for a killed mutant.
+            archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
+            subprocess.run(["tar", "-x", "-C", str(copy)], input=archive, check=True)
             source = copy / path
             text = source.read_text()
             assert text.count(original) == 1, f"{name}: the original text is not found exactly once in {path}"

@@ -1,7 +1,7 @@
 """A Python custom runtime for AWS Lambda that answers the caller first and runs deferred work after the response."""
 
 from lambda_runtime.context import LambdaContext
-from lambda_runtime.errors import DeferRejected, LambdaRuntimeError
+from lambda_runtime.errors import DeferRejected, LambdaRuntimeError, ProcessJobError
 from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
 
 __version__ = "0.1.0"
@@ -11,6 +11,7 @@ __all__ = [
     "Job",
     "LambdaContext",
     "LambdaRuntimeError",
+    "ProcessJobError",
     "__version__",
     "after_jobs",
     "current_job",

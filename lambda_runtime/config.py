@@ -41,6 +41,7 @@ class Settings(NamedTuple):
     defer_max_pending: int = 64
     defer_margin_ms: int = 100
     defer_max_abandoned: int = 8
+    defer_processes: int = 1
     defer_overrun: str = "abandon"
     defer_when_full: str = "raise"
     defer_on_error: bool = True
@@ -52,6 +53,7 @@ class Settings(NamedTuple):
         """Build settings from `environ`; `handler` (a command-line argument) wins over `_HANDLER`."""
         env = _Reader(environ)
         handler = handler or env.text("_HANDLER", "")
+        memory = env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int))
         if not handler:
             raise ConfigError("_HANDLER is not set and no handler was given on the command line")
         return cls(
@@ -62,7 +64,7 @@ class Settings(NamedTuple):
             log_level=_log_level(env),
             function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
             function_version=env.text("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            memory_limit_in_mb=env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int)),
+            memory_limit_in_mb=memory,
             log_group_name=env.text("AWS_LAMBDA_LOG_GROUP_NAME", ""),
             log_stream_name=env.text("AWS_LAMBDA_LOG_STREAM_NAME", ""),
             post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _positive(float)),
@@ -71,6 +73,7 @@ class Settings(NamedTuple):
             defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _positive(int)),
             defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _positive(int)),
             defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _non_negative_int),
+            defer_processes=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES", default_processes(memory), _positive(int)),
             defer_max_abandoned=env.parse("LAMBDA_RUNTIME_DEFER_MAX_ABANDONED", 8, _non_negative_int),
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
@@ -107,6 +110,14 @@ class _Reader:
             raise ValueError(f"expected one of {', '.join(allowed)}")
 
         return self.parse(name, default, pick)
+
+
+def default_processes(memory_mb: int) -> int:
+    """Worker processes for process jobs: Lambda's CPU share grows with memory, 1,769 MB being one vCPU.
+
+    Not os.cpu_count(), which reports the host's processors, more than the function may use.
+    """
+    return max(1, round(memory_mb / 1769))
 
 
 def _log_level(env: _Reader) -> str:

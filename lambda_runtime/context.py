@@ -82,16 +82,19 @@ class LambdaContext:
         job_timeout: float | None = None,
         job_name: str | None = None,
         start_now: bool = False,
+        executor: str = "thread",
         **kwargs: Any,
     ) -> Job:
         """Run `fn(*args, **kwargs)` after the response is posted and before the next event is fetched.
 
         `job_timeout` (seconds) bounds the job below the invocation's deadline; `start_now` starts it at once,
         overlapping the handler (for I/O-bound work). An `async def` function runs in an event loop of its own.
+        `executor="process"` runs it in a worker process (pure-Python CPU-bound work; `fn` and its arguments must
+        pickle).
         Raises `TypeError`/`ValueError` for bad arguments, and `DeferRejected` when too many jobs are pending or
         the invocation is over.
         """
-        check_job(fn, job_timeout, job_name)
+        check_job(fn, job_timeout, job_name, executor)
         with _ENDING:
             if self._batch is None:
                 if self._over:  # nothing was deferred and the result is posted: there is no post-response phase
@@ -100,7 +103,7 @@ class LambdaContext:
                     )
                 self._batch = self._jobs.batch(self.aws_request_id, self.deadline_ms)
             batch = self._batch
-        return batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now)
+        return batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now, executor=executor)
 
     def end(self) -> Batch | None:
         """The result is posted: no new batch from now on. Returns the jobs deferred so far, if any."""

@@ -54,5 +54,13 @@ class DeferRejected(LambdaRuntimeError):
     """`context.defer()` was refused: the invocation has the maximum of pending jobs, or it is over."""
 
 
+class ProcessJobError(LambdaRuntimeError):
+    """A deferred job failed in a worker process: its error's type and message (the worker logged the traceback)."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: the runtime unwinds as on Ctrl-C, naming the deferred jobs it cuts short, and exits."""

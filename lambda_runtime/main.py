@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         print(f"lambda_runtime: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_format, settings.log_level, sys.stdout)
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        logger.info("Free-threaded Python (no GIL): thread jobs run in parallel; executor='process' is rarely needed")
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
     try:
         handler = load_handler(settings.handler, settings.task_root)

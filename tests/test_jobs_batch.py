@@ -137,3 +137,19 @@ def test_skipped_after_a_handler_error_when_so_configured(clock):
     batch.release(handler_failed=True)
     summary = batch.join()
     assert summary.counts["skipped"] == 1 and not ran.is_set()
+
+
+def test_a_worker_that_frees_up_after_the_deadline_never_starts_the_queued_job(clock):
+    # The worker takes the queued job before join() has looked at the clock: the job must not run all the same.
+    batch = make_batch(clock, workers=1)
+    hold, ran = threading.Event(), threading.Event()
+    batch.defer(hold.wait, (WAIT,), {}, name="holder")
+    queued = batch.defer(ran.set, (), {}, name="queued")
+    batch.release()
+    started(batch, 1)
+    clock.now += 100  # the batch deadline passes while "queued" waits
+    hold.set()
+    with batch.changed:
+        assert batch.changed.wait_for(lambda: queued.finished, WAIT)
+    assert queued.outcome == "not_started" and not ran.is_set()
+    assert batch.join().counts["not_started"] == 1

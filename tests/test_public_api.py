@@ -9,6 +9,7 @@ def test_all_is_pinned():
         "Job",
         "LambdaContext",
         "LambdaRuntimeError",
+        "ProcessJobError",
         "__version__",
         "after_jobs",
         "current_job",

@@ -101,3 +101,22 @@ def deferred_io(event: Event, context: Any) -> dict[str, bool]:
 def route(event: Event, context: Any) -> Any:
     """One environment, several behaviours: `event["do"]` names the handler."""
     return globals()[event["do"]](event, context)
+
+
+def hash_blob(megabytes: int) -> str:
+    """GIL-releasing work: hashlib hashes big buffers without the GIL."""
+    import hashlib
+
+    return hashlib.sha256(b"x" * (megabytes << 20)).hexdigest()
+
+
+def cpu_jobs(event: Event, context: Any) -> dict[str, bool]:
+    """k jobs on `executor`: pure-Python `ms` of work (`kind` "py"), `hash` of 4 MB, or `noop`."""
+    for _ in range(event["k"]):
+        if event["kind"] == "py":
+            context.defer(spin, int(event["ms"] * event["ipm"]), executor=event["executor"])
+        elif event["kind"] == "hash":
+            context.defer(hash_blob, 4, executor=event["executor"])
+        else:
+            context.defer(_nothing, executor=event["executor"])
+    return RESULT

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from lambda_runtime.errors import DeferRejected
 from lambda_runtime.jobs.call import call
 from lambda_runtime.jobs.job import Job
+from lambda_runtime.jobs.processes import KILL_GRACE_S, ProcessExecutor
 from lambda_runtime.jobs.workers import Workers
 
 logger = logging.getLogger("lambda_runtime.deferred")
@@ -27,6 +28,9 @@ class BatchPolicy(NamedTuple):
     # A job cancelled at its own timeout gets this long to stop cleanly; at the invocation's deadline it gets none,
     # because the margin is the reserve for posting and /next.
     cancel_grace_s: float = 0.1
+
+
+_CONSEQUENCE = {"thread": "cancellation flag set", "process": "its worker process is terminated and replaced"}
 
 
 class Summary(NamedTuple):
@@ -47,8 +51,10 @@ class Batch:
         request_id: str,
         deadline: float,
         clock: Callable[[], float] = time.monotonic,
+        processes: ProcessExecutor | None = None,
     ) -> None:
         self.workers = workers
+        self.processes = processes
         self.policy = policy
         self.request_id = request_id
         self.deadline = deadline  # on `clock`: the invocation's deadline less the margin
@@ -69,6 +75,7 @@ class Batch:
         timeout: float | None = None,
         name: str | None = None,
         start_now: bool = False,
+        executor: str = "thread",
     ) -> Job:
         job = Job(
             fn,
@@ -78,8 +85,11 @@ class Batch:
             deadline=self.deadline,
             timeout=timeout,
             name=name,
+            executor=executor,
             clock=self.clock,
         )
+        if executor == "process" and self.processes is None:
+            raise ValueError("defer(executor='process'): this runner has no process executor")
         with self.changed:
             # Every job of the invocation counts until the invocation is over, finished or not, so a job that
             # keeps deferring itself is stopped by the bound rather than spinning until the deadline.
@@ -89,7 +99,7 @@ class Batch:
             else:
                 self.jobs.append(job)
                 if start_now or self.released:
-                    self.workers.submit(job, functools.partial(job.context.run, self._run, job))
+                    self._submit(job)
                 else:
                     self.held.append(job)
         if full:
@@ -112,7 +122,7 @@ class Batch:
                     job.finish("skipped")
         for job in held:
             if not job.finished:
-                self.workers.submit(job, functools.partial(job.context.run, self._run, job))
+                self._submit(job)
 
     def join(self) -> Summary:
         """Wait for every job, or its deadline; cancel overdue jobs once, write off the threads of those that stay
@@ -133,11 +143,15 @@ class Batch:
             # Queued, or taken by a worker that has not run it yet: either way it never starts now.
             queued = [job for job in self.jobs if job.started_at is None and not job.finished]
             self.workers.withdraw(queued)
+            if self.processes is not None:
+                self.processes.dispatchers.withdraw(queued)
             for job in queued:
                 self._never_started(job)
             counts = Counter(job.outcome for job in self.jobs if job.finished)
-            still_running = [job for job in self.jobs if not job.finished]
-            counts["timed_out"] += len(still_running)
+            unfinished = [job for job in self.jobs if not job.finished]
+            counts["timed_out"] += len(unfinished)
+            # A process job is being terminated; only a thread job is left running, abandoned.
+            still_running = [job for job in unfinished if job.executor == "thread"]
             return Summary(counts, self.rejected, still_running)
 
     def _watch(self, job: Job, now: float) -> list[float]:
@@ -148,16 +162,25 @@ class Batch:
             job.cancel()
             elapsed_ms = (now - (job.started_at or now)) * 1000
             logger.warning(
-                "deferred job %r overran its deadline after %.0f ms; cancellation flag set",
+                "deferred job %r overran its deadline after %.0f ms; %s",
                 job.name,
                 elapsed_ms,
+                _CONSEQUENCE[job.executor],
                 extra={"job": job.name, "elapsedMs": round(elapsed_ms, 3)},
             )
-        stop_at = min(job.deadline + self.policy.cancel_grace_s, self.deadline)
+        # A process job's worker gets SIGTERM, then SIGKILL after KILL_GRACE_S: wait for it to be reaped too.
+        grace = self.policy.cancel_grace_s + (KILL_GRACE_S if job.executor == "process" else 0.0)
+        stop_at = min(job.deadline + grace, self.deadline)
         if now < stop_at:
             return [stop_at]
-        self.workers.write_off(job)  # later jobs get a worker at once, whatever this one does
+        self._workers_of(job).write_off(job)  # later jobs get a worker at once, whatever this one does
         return []
+
+    def _workers_of(self, job: Job) -> Workers:
+        return self.processes.dispatchers if self.processes and job.executor == "process" else self.workers
+
+    def _submit(self, job: Job) -> None:
+        self._workers_of(job).submit(job, functools.partial(job.context.run, self._run, job))
 
     def _never_started(self, job: Job) -> None:
         job.finish("not_started")
@@ -181,7 +204,7 @@ class Batch:
             self.changed.notify_all()  # wake join() so it watches the job's own, earlier deadline
         outcome = "failed"
         try:
-            outcome = call(job)
+            outcome = self.processes.call(job) if self.processes and job.executor == "process" else call(job)
         finally:  # whatever the job or a hook raised, its outcome is recorded and join() is woken
             with self.changed:
                 job.finish("timed_out" if outcome == "ok" and job.cancelled else outcome)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 
 from lambda_runtime.jobs.hooks import call_error_hooks
 from lambda_runtime.jobs.job import CURRENT_JOB, Job
@@ -11,8 +12,17 @@ from lambda_runtime.jobs.job import CURRENT_JOB, Job
 logger = logging.getLogger("lambda_runtime.deferred")
 
 
-def call(job: Job) -> str:
-    """Run `job` in this thread; returns "ok", "failed" or "timed_out" (an async job cancelled at its deadline)."""
+def log_failure(job: Job, error: BaseException) -> None:
+    logger.error("deferred job %r failed", job.name, exc_info=error, extra={"job": job.name})
+
+
+def log_and_hook(job: Job, error: BaseException) -> None:
+    log_failure(job, error)
+    call_error_hooks(job, error)
+
+
+def call(job: Job, on_error: Callable[[Job, BaseException], None] = log_and_hook) -> str:
+    """Run `job` in this thread; returns "ok", "failed" or "timed_out" (stopped at its deadline)."""
     outcome, exit_status, pid = "failed", 1, os.getpid()
     token = CURRENT_JOB.set(job)
     try:
@@ -25,11 +35,10 @@ def call(job: Job) -> str:
     except BaseException as error:  # a job's failure, even SystemExit, must never reach the loop
         if isinstance(error, SystemExit):
             exit_status = error.code if isinstance(error.code, int) else 1
-        if job.cancelled and type(error).__name__ == "CancelledError":  # asyncio's: the job was stopped
+        if job.cancelled and type(error).__name__ in ("CancelledError", "Terminated"):  # stopped at its deadline
             outcome = "timed_out"
         else:
-            logger.error("deferred job %r failed", job.name, exc_info=error, extra={"job": job.name})
-            call_error_hooks(job, error)
+            on_error(job, error)
     finally:
         CURRENT_JOB.reset(token)
         if os.getpid() != pid:  # the job forked and this is the child: it ends with the job, and never serves

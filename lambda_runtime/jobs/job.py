@@ -39,10 +39,14 @@ class Job:
         deadline: float,
         timeout: float | None = None,
         name: str | None = None,
+        executor: str = "thread",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        check_job(fn, timeout, name)
+        check_job(fn, timeout, name, executor)
         self.name = name or default_name(fn)
+        self.executor = executor
+        # A process job travels pickled: made now, so what cannot be sent fails at defer(), not in a log later.
+        self.payload = _pickled(self.name, fn, args, kwargs) if executor == "process" else b""
         self.request_id = request_id
         self.deadline = deadline  # on `clock`; moves earlier when the job starts if it has its own timeout
         self.fn = fn
@@ -91,7 +95,10 @@ class Job:
         self.finished = True
 
 
-def check_job(fn: object, timeout: object, name: object) -> None:
+EXECUTORS = ("thread", "process")
+
+
+def check_job(fn: object, timeout: object, name: object, executor: object = "thread") -> None:
     """Refuse, at `defer()` time, what could only fail later and silently."""
     if not callable(fn):
         hint = ""
@@ -110,6 +117,20 @@ def check_job(fn: object, timeout: object, name: object) -> None:
             raise ValueError(f"defer() job_timeout must be a positive finite number of seconds, got {timeout!r}")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"defer() job_name must be a str, got a {type(name).__name__}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"defer() executor must be one of {', '.join(map(repr, EXECUTORS))}, got {executor!r}")
+
+
+def _pickled(name: str, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes:
+    import pickle  # only when a process job is deferred
+
+    try:
+        return pickle.dumps((fn, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # PicklingError, TypeError, AttributeError: all mean "cannot be sent"
+        raise TypeError(
+            f"defer(executor='process'): job {name!r} cannot be sent to a worker process ({error}); pass a "
+            "module-level function and picklable arguments (no lambda, closure, open file or socket)"
+        ) from None
 
 
 def default_name(fn: Callable[..., Any]) -> str:

@@ -14,6 +14,7 @@ from lambda_runtime.config import Settings
 from lambda_runtime.errors import Terminated
 from lambda_runtime.jobs.batch import Batch, BatchPolicy, Summary
 from lambda_runtime.jobs.hooks import call_after_jobs_hooks
+from lambda_runtime.jobs.processes import ProcessExecutor
 from lambda_runtime.jobs.workers import Workers
 
 logger = logging.getLogger("lambda_runtime")
@@ -30,8 +31,10 @@ class JobRunner:
         overrun: str = "abandon",
         replace_process: Callable[[], NoReturn] = lambda: exit_now(1),
         clock: Callable[[], float] = time.monotonic,
+        processes: ProcessExecutor | None = None,
     ) -> None:
         self.workers = workers
+        self.processes = processes
         self.policy = policy
         self.margin_s = margin_ms / 1000
         self.overrun = overrun
@@ -46,11 +49,21 @@ class JobRunner:
             settings.defer_margin_ms,
             settings.defer_overrun,
             replace_process,
+            processes=ProcessExecutor(
+                settings.defer_processes, settings.task_root, settings.log_format, settings.log_level
+            ),
         )
 
     def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
         remaining_s = deadline_epoch_ms / 1000 - time.time()
-        return Batch(self.workers, self.policy, request_id, self.clock() + remaining_s - self.margin_s, self.clock)
+        deadline = self.clock() + remaining_s - self.margin_s
+        return Batch(self.workers, self.policy, request_id, deadline, self.clock, self.processes)
+
+    def restart(self) -> NoReturn:
+        """Stop the worker processes, then replace this process (main's restart in place)."""
+        if self.processes is not None:
+            self.processes.close()
+        self.replace_process()
 
     def after_response(self, batch: Batch | None, handler_failed: bool) -> None:
         """Everything between the posted result and the next `/next`."""
@@ -78,7 +91,7 @@ class JobRunner:
                 "ends as a success and the next event goes to a fresh process",
                 names,
             )
-            self.replace_process()
+            self.restart()
         if self.workers.over_bound:
             abandoned = ", ".join(job.name for job in self.workers.abandoned())
             logger.critical(
@@ -89,7 +102,7 @@ class JobRunner:
                 abandoned,
                 self.workers.max_abandoned,
             )
-            self.replace_process()
+            self.restart()
         logger.warning(
             "Deferred jobs still running at the deadline (%s) are abandoned: their threads no longer count against "
             "the pool; they are frozen with the environment and may resume during a later invocation",

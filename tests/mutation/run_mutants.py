@@ -1,7 +1,8 @@
 """Mutants of the deferred-job code that the test suite must kill, each on every run.
 
-``python tests/mutation/run_mutants.py [--runs 5]`` applies one mutant at a time to a scratch copy of the checkout,
-(the committed tree: `git archive HEAD`), runs the tests named for it `--runs` times and reports how often it survived (it must be 0). Not collected by pytest.
+``python tests/mutation/run_mutants.py [--runs 5]`` applies one mutant at a time to a scratch copy of the committed
+tree (`git archive HEAD`), runs the tests named for it `--runs` times and reports how often it survived (it must be
+0). Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ MUTANTS = {
     ),
     "no cancel grace": (
         "lambda_runtime/jobs/batch.py",
-        "stop_at = min(job.deadline + self.policy.cancel_grace_s, self.deadline)",
+        "stop_at = min(job.deadline + grace, self.deadline)",
         "stop_at = min(job.deadline, self.deadline)",
         UNIT + E2E,
     ),

@@ -1,0 +1,98 @@
+"""CPU-bound deferred jobs: the thread pool against the process executor, billed duration side by side.
+
+``python -m benchmarks.process_jobs [--rounds 15] [--memory 3538] [--out FILE]``
+
+One emulator (ours), function memory `--memory` (3,538 MB: two vCPUs' worth, so two worker processes, as on this
+2-core machine). Each round invokes every configuration once, in rotated order: k = 2, 8, 16 jobs of pure-Python
+work (20 ms each, calibrated), of hashlib over 4 MB (releases the GIL), and of nothing (the executor's own cost), on
+`executor="thread"` and `"process"`. Reports billed p50 per configuration, the process/thread ratio, and the process
+executor's per-job overhead on no-op jobs. The first process job of the run starts the workers (the warm-up round
+absorbs it; its cost is reported as `worker_start_ms`). Prints a table; JSON only to `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.client import encode, launch
+from benchmarks.latency import calibrate
+from benchmarks.procs import EmulatorProcess
+from benchmarks.stats import rotated, summarize
+
+COUNTS = (2, 8, 16)
+KINDS = ("py", "hash", "noop")
+EXECUTORS = ("thread", "process")
+
+
+def run(rounds: int, memory_mb: int, workdir: Path, counts: tuple[int, ...] = COUNTS) -> dict[str, Any]:
+    ipm = calibrate()
+    emulator = EmulatorProcess("process_jobs", "ours", "bench_handlers.cpu_jobs", workdir, timeout_s=60)
+    emulator.command += ["--memory-size", str(memory_mb)]
+    configs = [(kind, k, executor) for kind in KINDS for k in counts for executor in EXECUTORS]
+    billed: dict[str, list[float]] = {f"{kind}/{k}/{ex}": [] for kind, k, ex in configs}
+    with contextlib.ExitStack() as stack:
+        (target,) = launch(stack, [emulator]).values()
+        payload = {
+            key: encode({"kind": kind, "k": k, "executor": ex, "ms": 20, "ipm": ipm})
+            for key, (kind, k, ex) in zip(billed, configs, strict=True)
+        }
+        first = target.measure(encode({"kind": "noop", "k": 1, "executor": "process", "ms": 0, "ipm": ipm}))
+        for key in billed:  # warm-up
+            target.measure(payload[key])
+        for round_no in range(rounds):
+            for key in rotated(list(billed), round_no):
+                billed[key].append(target.measure(payload[key])["billed_ms"])
+    table = {key: summarize(values) for key, values in billed.items()}
+    ratios = {
+        f"{kind}/{k}": table[f"{kind}/{k}/process"]["p50"] / table[f"{kind}/{k}/thread"]["p50"]
+        for kind in KINDS
+        for k in counts
+    }
+    k = max(counts)
+    overhead = (table[f"noop/{k}/process"]["p50"] - table[f"noop/{k}/thread"]["p50"]) / k
+    return {
+        "memory_mb": memory_mb,
+        "rounds": rounds,
+        "iterations_per_ms": ipm,
+        "billed_ms": table,
+        "process_over_thread": ratios,
+        "process_overhead_per_job_ms": overhead,
+        "worker_start_ms": first["after_response_ms"],
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    rows = ["| jobs | thread billed p50 ms | process billed p50 ms | process / thread |", "|---" * 4 + "|"]
+    for key, ratio in result["process_over_thread"].items():
+        thread, process = (result["billed_ms"][f"{key}/{ex}"]["p50"] for ex in EXECUTORS)
+        rows.append(f"| {key} | {thread:.0f} | {process:.0f} | {ratio:.2f} |")
+    rows.append("")
+    rows.append(
+        f"process executor overhead per no-op job: {result['process_overhead_per_job_ms']:.2f} ms; "
+        f"first process job (starts the workers): {result['worker_start_ms']:.0f} ms after the response"
+    )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.process_jobs", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="process-jobs-") as workdir:
+        result = run(args.rounds, args.memory, Path(workdir))
+    print(render(result))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""A process-executor worker: `python -m lambda_runtime.jobs.worker TASK_ROOT LOG_FORMAT LOG_LEVEL REPLY_FD`.
+
+It reads jobs from stdin, runs them one at a time and answers on REPLY_FD. Its stdout and stderr are the runtime's,
+so its log lines land in the function's log stream, in the runtime's format, with the deferring invocation's request
+id. At a job's deadline the runtime sends SIGTERM (then SIGKILL after a grace): the job's `finally` blocks run.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+
+from lambda_runtime.errors import Terminated, describe
+from lambda_runtime.jobs.call import call, log_failure
+from lambda_runtime.jobs.frames import read_frame, write_frame
+from lambda_runtime.jobs.job import CURRENT_JOB, Job
+from lambda_runtime.logs import configure_logging, set_request_id
+
+
+def serve(task_root: str, log_format: str, log_level: str, reply_fd: int) -> int:
+    sys.path.insert(0, task_root)  # unpickling a job imports the handler's own modules
+    configure_logging(log_format, log_level, sys.stdout)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the runtime, which stops its workers itself
+    jobs, replies = sys.stdin.buffer, os.fdopen(reply_fd, "wb")
+    errors: list[tuple[str, str]] = []
+
+    def failed(job: Job, error: BaseException) -> None:
+        log_failure(job, error)  # here, with the real traceback; the runtime calls the error hooks
+        errors.append((type(error).__name__, describe(error)))
+
+    while True:
+        try:
+            request_id, name, deadline, payload = read_frame(jobs)
+        except EOFError:
+            return 0  # the runtime is gone, or has replaced this worker
+        set_request_id(request_id)
+        errors.clear()
+        try:
+            fn, args, kwargs = pickle.loads(payload)
+            job = Job(fn, args, kwargs, request_id=request_id, deadline=deadline, name=name)
+            outcome = call(job, on_error=failed)
+        except Exception as error:  # the job could not even be unpickled: an import failing in the worker, say
+            job = Job(print, (), {}, request_id=request_id, deadline=deadline, name=name)
+            failed(job, error)
+            outcome = "failed"
+        write_frame(replies, (outcome, errors[0] if errors else None))
+
+
+def _terminate(signum: int, frame: object) -> None:
+    job = CURRENT_JOB.get()
+    if job is not None:
+        job.cancel_event.set()  # so the job's end counts as stopped at its deadline, not as a failure
+    raise Terminated()
+
+
+if __name__ == "__main__":
+    task_root, log_format, log_level, reply_fd = sys.argv[1:5]
+    sys.exit(serve(task_root, log_format, log_level, int(reply_fd)))

@@ -28,7 +28,9 @@ def test_defer_from_the_environ_runs_after_the_response(serve, tmp_path, handler
     assert request_id == record["request_id"]
 
 
-@pytest.mark.parametrize(("handler", "message"), [("web_apps.flask_handler", "flask"), ("web_django.handler", "django")])
+@pytest.mark.parametrize(
+    ("handler", "message"), [("web_apps.flask_handler", "flask"), ("web_django.handler", "django")]
+)
 def test_app_exception_is_the_frameworks_500_and_is_logged_with_the_request_id(serve, handler, message):
     emu = serve(handler)
     response = emu.invoke(event("rest", "GET", "/boom"))

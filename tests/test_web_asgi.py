@@ -6,25 +6,11 @@ Ordering is proved with the emulator's timestamps and files the background tasks
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pytest
 
+from tests.test_deferred import read_stamp, wait_for_file
 from tests.web_events import KINDS, event
-
-
-def read_stamp(path: Path) -> tuple[float, str]:
-    when, _, request_id = path.read_text().partition(" ")
-    return float(when), request_id
-
-
-def wait_for_file(path: Path, timeout: float = 30.0) -> Path:
-    end = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.01)
-    return path
 
 
 def test_background_task_runs_after_the_response_is_posted(serve, tmp_path):

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from lambda_runtime import main as runtime_main
 from lambda_runtime.web import LifespanFailure, asgi
+from tests.conftest import FUNCTIONS
 from tests.web_events import event
 
 
@@ -71,3 +77,31 @@ def test_unknown_options_and_modes_are_refused():
         asgi(no_lifespan_app, api_gateway_base_path="/x")
     with pytest.raises(ValueError, match="lifespan"):
         asgi(no_lifespan_app, lifespan="maybe")
+
+
+def test_shutdown_runs_when_the_runtime_process_exits(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on: the first /next fails and the runtime exits
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mark = tmp_path / "mark"
+    env = {
+        **os.environ,
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+        "_HANDLER": "web_shutdown.handler",
+        "LAMBDA_TASK_ROOT": str(FUNCTIONS),
+        "LAMBDA_RUNTIME_RETRY_ATTEMPTS": "1",
+        "SHUTDOWN_MARK": str(mark),
+    }
+    run = subprocess.run([sys.executable, "-m", "lambda_runtime"], env=env, capture_output=True, timeout=60)
+    assert run.returncode == 1
+    assert mark.read_text() == "shutdown"
+
+
+@pytest.mark.skipif(not hasattr(runtime_main, "Terminated"), reason="the runtime does not unwind on SIGTERM yet")
+def test_shutdown_runs_on_sigterm(serve, tmp_path):
+    mark = tmp_path / "mark"
+    emu = serve("web_shutdown.handler", env={**os.environ, "SHUTDOWN_MARK": str(mark)})
+    assert emu.invoke(event("http-v2")).json()["body"] == "up"
+    emu.wait_for_records(1)  # the invocation is over (its deferred job too): the runtime waits in /next
+    emu.stop()  # SIGCONT + SIGTERM to the runtime, as Lambda does when it shuts an environment down
+    assert mark.read_text() == "shutdown"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_web_asgi import read_stamp
+from tests.test_deferred import read_stamp
 from tests.web_events import event
 
 

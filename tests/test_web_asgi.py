@@ -5,6 +5,7 @@ Ordering is proved with the emulator's timestamps and files the background tasks
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -121,3 +122,21 @@ def test_every_event_kind_round_trips(serve, kind):
     headers = result.get("headers") or {k: v[0] for k, v in result["multiValueHeaders"].items()}
     assert headers["content-type"] == "application/json"
     assert json.loads(result["body"])["startups"] == 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_binary_bodies_and_cookies_round_trip_through_the_runtime(serve, kind):
+    emu = serve("web_apps.fastapi_handler")
+    png = b"\x89PNG\r\n\x1a\n\xff\x00"
+    sent = event(kind, "POST", "/reverse", body=png, cookies=["a=1", "b=2"], headers={"content-type": ["image/png"]})
+    result = emu.invoke(sent).json()
+    assert result["statusCode"] == 200
+    assert result["isBase64Encoded"] is True
+    assert base64.b64decode(result["body"]) == png[::-1]
+    if kind in ("http-v2", "function-url"):
+        cookies = result["cookies"]
+    elif kind == "alb":
+        cookies = [value for name, value in result["headers"].items() if name.lower() == "set-cookie"]
+    else:
+        cookies = result["multiValueHeaders"]["set-cookie"]
+    assert sorted(cookie.split(";")[0] for cookie in cookies) == ["a=1!", "b=2!"]

@@ -6,7 +6,7 @@ import logging
 import os
 import time
 
-from fastapi import BackgroundTasks, FastAPI, Request
+from fastapi import BackgroundTasks, FastAPI, Request, Response
 from flask import Flask, jsonify
 from flask import request as flask_request
 from starlette.background import BackgroundTask
@@ -82,6 +82,15 @@ async def which_loop(request: Request):
         "request_id": request.scope["aws.context"].aws_request_id,
         "event_keys": sorted(request.scope["aws.event"]),
     }
+
+
+@api.post("/reverse")
+async def reverse(request: Request):
+    """Binary in, binary out; the request's cookies come back as two Set-Cookie headers."""
+    response = Response(bytes(reversed(await request.body())), media_type="image/png")
+    for name, value in sorted(request.cookies.items()):
+        response.set_cookie(name, value + "!")
+    return response
 
 
 @api.get("/boom")

@@ -1,0 +1,130 @@
+"""Run an ASGI app (FastAPI, Starlette, ...) as a Lambda handler, with its background tasks after the response.
+
+What runs when, for one invocation:
+1. The handler thread reads the event and hands the app call to the process's event loop.
+2. The app sends `http.response.start` and its last `http.response.body`: the response is complete. That last
+   `send` does not return yet; the handler returns the response, and the runtime posts it: the caller has its answer.
+3. One deferred job (`context.defer`) then lets that `send` return and waits for the rest of the app call:
+   Starlette's `BackgroundTasks`, `Response.background`, middleware unwinding. The invocation's deadline, the margin,
+   the summary line and the error isolation of `context.defer` all apply, and `/next` waits for it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from lambda_runtime.errors import DeferRejected, InvocationError, LambdaRuntimeError
+from lambda_runtime.web.cycle import HttpCycle
+from lambda_runtime.web.eventloop import LoopThread, shared_loop
+from lambda_runtime.web.events import HttpRequest, read_event
+from lambda_runtime.web.lifespan import Lifespan
+from lambda_runtime.web.responses import TEXT_TYPES, lambda_response
+from lambda_runtime.web.types import ASGIApp, Scope
+
+logger = logging.getLogger("lambda_runtime.web")
+
+_UNWIND_S = 0.05  # how long before the job's deadline background work is cancelled, to unwind in time
+
+
+class BackgroundTimeout(LambdaRuntimeError):
+    """The app's work after the response outlived its deferred job's deadline and was cancelled."""
+
+
+class ASGIAdapter:
+    """A Lambda handler serving one ASGI app; create it at import time (`handler = asgi(app)`)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        lifespan: str = "auto",
+        root_path: str | None = None,
+        text_types: Iterable[str] = TEXT_TYPES,
+        shutdown_timeout: float = 0.25,
+        loop: LoopThread | None = None,
+    ) -> None:
+        self.app = app
+        self.root_path = root_path
+        self.text_types = tuple(text_types)
+        self.shutdown_timeout = shutdown_timeout
+        self.loop = loop or shared_loop()
+        self.lifespan = Lifespan(app, lifespan, self.loop)
+        self.lifespan.startup()
+
+    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+        request = read_event(event, self.root_path)
+        cycle = HttpCycle(self.scope(request, event, context), request.body)
+        future = self.loop.submit(cycle.run(self.app))
+        remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+        if not cycle.ready.wait(remaining_s):
+            future.cancel()
+            raise InvocationError("Web.NoResponse", "the ASGI app sent no complete response before the deadline")
+        if cycle.in_background:
+            self._finish_later(cycle, future, context, f"{_name(self.app)} {request.method} {request.path}")
+        return lambda_response(request, cycle.status, cycle.headers, b"".join(cycle.chunks), self.text_types)
+
+    def scope(self, request: HttpRequest, event: Any, context: Any) -> Scope:
+        """The ASGI HTTP scope for `request` (ASGI spec 2.x "HTTP Connection Scope"), as Mangum fills it."""
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": request.scheme,
+            "path": request.path,
+            "raw_path": request.raw_path.encode() if request.raw_path is not None else None,
+            "root_path": request.root_path,
+            "query_string": request.query_string.encode(),
+            "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers],
+            "client": (request.source_ip, 0),
+            "server": request.server,
+            "state": dict(self.lifespan.state),
+            "aws.event": event,
+            "aws.context": context,
+        }
+
+    def shutdown(self) -> None:
+        """Run the app's lifespan shutdown (call it when the process is told to stop, e.g. on SIGTERM)."""
+        self.lifespan.shutdown(self.shutdown_timeout)
+
+    def _finish_later(self, cycle: HttpCycle, future: concurrent.futures.Future[None], context: Any, name: str) -> None:
+        defer = getattr(context, "defer", None)
+        if defer is not None:
+            try:
+                defer(self._await_app, cycle, future, job_name=f"{name} (after the response)")
+                return
+            except DeferRejected as error:
+                logger.warning("ASGI background work runs before the response: %s", error)
+        # Not on lambda_runtime (awslambdaric, a test calling the handler directly): finish first, as Mangum does.
+        self.loop.loop.call_soon_threadsafe(cycle.release)
+        try:
+            future.result()
+        except Exception:
+            logger.exception("Exception in ASGI application after the response")
+
+    def _await_app(self, cycle: HttpCycle, future: concurrent.futures.Future[None]) -> None:
+        """The deferred job: release the app past its response, wait for it, cancel it just before the deadline."""
+        from lambda_runtime import current_job
+
+        self.loop.loop.call_soon_threadsafe(cycle.release)
+        job = current_job()
+        remaining_s = job.remaining_ms() / 1000 if job is not None else None
+        # Cancel a little before the deadline, so the app's tasks unwind (finally blocks, logs) within this
+        # invocation instead of being frozen mid-cleanup at /next.
+        slack_s = min(_UNWIND_S, remaining_s / 10) if remaining_s is not None else 0.0
+        try:
+            future.result(None if remaining_s is None else max(0.0, remaining_s - slack_s))
+            return
+        except concurrent.futures.TimeoutError:
+            if future.done():
+                raise  # the app's own TimeoutError, not the deadline
+        future.cancel()  # cancels the task on the loop; the future itself is cancelled at once, the task unwinds later
+        cycle.done.wait(max(0.0, job.remaining_ms() / 1000 - 0.01) if job is not None else slack_s)
+        raise BackgroundTimeout("ASGI background work was still running at the job's deadline: cancelled")
+
+
+def _name(app: Any) -> str:
+    return str(getattr(app, "__qualname__", None) or type(app).__qualname__)

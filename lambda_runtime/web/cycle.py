@@ -1,0 +1,98 @@
+"""One HTTP request through an ASGI app (ASGI spec, "HTTP" messages): the body in, the response out, held at its end.
+
+The app's last `send` of the response body does not return until `release()`: what the app does after it (background
+tasks) must not start before the runtime has posted the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from lambda_runtime.web.responses import plain_response
+from lambda_runtime.web.types import ASGIApp, Message, Scope
+
+logger = logging.getLogger("lambda_runtime.web")
+
+
+class HttpCycle:
+    """One request through the app: feeds it the body, collects the response, notices when it is complete."""
+
+    def __init__(self, scope: Scope, body: bytes) -> None:
+        self.scope = scope
+        self.body = body
+        self.status = 0
+        self.headers: list[tuple[str, str]] = []
+        self.chunks: list[bytes] = []
+        self.started = self.complete = False
+        self.in_background = False  # the response is out: what the app does from now on is deferred work
+        self.ready = threading.Event()  # set (on the loop) when the handler may return
+        self.done = threading.Event()  # set when the app's call is over, unwinding included
+        self._request_read = False
+        self._disconnected: asyncio.Event | None = None
+        self._released: asyncio.Event | None = None
+
+    async def run(self, app: ASGIApp) -> None:
+        self._disconnected, self._released = asyncio.Event(), asyncio.Event()
+        try:
+            await app(self.scope, self._receive, self._send)
+        except BaseException as error:
+            if self.in_background:
+                raise  # the deferred job reports it: it failed after the response was sent
+            # Uvicorn and Mangum log it the same way; the request id comes with the context copied from the handler.
+            logger.error("Exception in ASGI application", exc_info=error)
+            if not self.complete:
+                self._respond_plain(500, "Internal Server Error")
+        finally:
+            if not self.complete:
+                logger.error("ASGI app returned without completing a response")
+                self._respond_plain(500, "Internal Server Error")
+            self.ready.set()
+            self.done.set()
+
+    def release(self) -> None:
+        """The response is posted: let the app's call go on past its last `send` (call on the loop)."""
+        assert self._released is not None
+        self._released.set()
+
+    async def _receive(self) -> Message:
+        if not self._request_read:
+            self._request_read = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        # Nothing more to read: the client "disconnects" once the response is complete, as a real server does
+        # after the last byte. Returning at once would make StreamingResponse think the client left mid-stream.
+        assert self._disconnected is not None
+        await self._disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: Message) -> None:
+        kind = message.get("type")
+        if kind == "http.response.start" and not self.started:
+            self.started = True
+            self.status = int(message["status"])
+            self.headers = [(_text(name), _text(value)) for name, value in message.get("headers", ())]
+        elif kind == "http.response.body" and self.started and not self.complete:
+            self.chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                assert self._disconnected is not None and self._released is not None
+                self.complete = self.in_background = True
+                self._disconnected.set()
+                self.ready.set()
+                # Hold the app here until the response is posted: whatever follows (background tasks) must not
+                # start before the caller has its answer.
+                await self._released.wait()
+        elif self.complete:
+            return  # a server ignores messages after the response (ASGI spec: they may be dropped)
+        else:
+            raise RuntimeError(f"unexpected ASGI message {kind!r} (response started: {self.started})")
+
+    def _respond_plain(self, status: int, message: str) -> None:
+        self.status, self.headers, body = plain_response(status, message)
+        self.chunks = [body]
+        self.started = self.complete = True
+
+
+def _text(value: Any) -> str:
+    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)

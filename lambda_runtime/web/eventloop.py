@@ -1,0 +1,54 @@
+"""The process's one asyncio event loop, run forever in its own thread.
+
+One loop for the whole process, not one per request: connection pools and clients bound to a loop (httpx, asyncpg,
+aiobotocore) survive between invocations, and an app's coroutine can go on with its background tasks after the
+handler has returned the response. Between invocations Lambda freezes the process, this thread included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_shared: LoopThread | None = None
+
+
+class LoopThread:
+    """An event loop running in a daemon thread; coroutines are handed to it from other threads."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="lambda-runtime-asgi", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run `coroutine` on the loop, in a copy of the caller's context (so logs keep the request id)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coroutine` on the loop and wait for its result; on timeout it is cancelled and TimeoutError raised."""
+        future = self.submit(coroutine)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"still running after {timeout} s") from None
+
+
+def shared_loop() -> LoopThread:
+    """The loop of this process, started on first use."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = LoopThread()
+        return _shared

@@ -10,6 +10,8 @@ ARCH ?= x86_64
 PYTHON_VERSION ?= 3.12
 STAMP := $(VENV)/.installed
 MIN_PYTHON := 3.10
+# What goes into the new .venv (tests/test_makefile.py swaps it for `true` / `false` to spare a minute of pip).
+INSTALL_DEPS = $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'
 
 # "3.11.7", or nothing when the interpreter is missing. Two starts of a Python per `make`: ~30 ms.
 version = $(shell $(1) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
@@ -32,10 +34,8 @@ $(STAMP): pyproject.toml
 		echo "make: .venv has Python $(HAVE_VERSION), PYTHON=$(PYTHON) is $(WANT_VERSION): building it again"; fi
 	rm -rf $(VENV)
 	@# Any failure removes the half-made .venv: otherwise the next run would trust it.
-	$(PYTHON) -m venv $(VENV) && \
-		$(BIN)/pip install --quiet --upgrade pip && \
-		$(BIN)/pip install --quiet -e '.[dev]' && \
-		touch $(STAMP) || { rm -rf $(VENV); echo "make: install failed (see above); .venv removed" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) && { $(INSTALL_DEPS); } && touch $(STAMP) || { \
+		rm -rf $(VENV); echo "make: install failed (see above); .venv removed, so the next run starts clean" >&2; exit 1; }
 
 comma := ,
 

@@ -352,7 +352,7 @@ def test_template_passes_cfn_lint() -> None:
 def test_template_function_matches_the_package_and_the_background_work() -> None:
     template, problems = decode(str(ROOT / "template.yaml"))
     assert not problems and template is not None
-    (function,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    function = template["Resources"]["BackgroundTasksFunction"]["Properties"]
     variables = function["Environment"]["Variables"]
     if function["Runtime"].startswith("python"):
         assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/bootstrap"
@@ -364,6 +364,23 @@ def test_template_function_matches_the_package_and_the_background_work() -> None
     assert function["CodeUri"] == f"dist/{FUNCTION.name}-{arch}.zip"  # what package.py writes by default
     assert_handler_exists(function["Handler"])
     assert "FunctionUrlConfig" in function
+
+
+def test_template_layer_is_what_make_layer_builds_and_its_function_adopts_it() -> None:
+    template, problems = decode(str(ROOT / "template.yaml"))
+    assert not problems and template is not None
+    resources = template["Resources"]
+    layer = resources["RuntimeLayer"]["Properties"]
+    function = resources["LayeredFunction"]["Properties"]
+    (runtime,) = layer["CompatibleRuntimes"]
+    (arch,) = layer["CompatibleArchitectures"]
+    version = runtime.removeprefix("python")
+    assert layer["ContentUri"] == f"dist/lambda-runtime-layer-py{version}-{arch}.zip"  # package.py --layer's default
+    assert function["Runtime"] == runtime and function["Architectures"] == [arch]
+    assert function["Layers"] == [{"Ref": "RuntimeLayer"}]
+    assert function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert (ROOT / function["CodeUri"]).is_dir()
+    assert_handler_exists(function["Handler"])
 
 
 # -- README: Deploy -----------------------------------------------------------------------------------------------
@@ -489,3 +506,63 @@ def test_documented_aws_commands_are_accepted_by_the_cli(documented_server: tupl
     for command in commands:
         result = run_aws(command, url, tmp_path)
         assert result.returncode != 0 and "404" in result.stderr, f"{command}\n{result.stderr}"
+
+
+# -- which function files ship (deploy/function_files.py) ---------------------------------------------------------
+
+
+def stray_function(root: Path) -> Path:
+    """The example as a user leaves it after trying the emulator: test payloads and outputs next to the code."""
+    function = root / "background_tasks"
+    shutil.copytree(FUNCTION, function)
+    (function / "helpers").mkdir()
+    (function / "helpers" / "__init__.py").write_text("")
+    (function / "helpers" / "util.py").write_text("X = 1\n")
+    (function / "data").mkdir()
+    (function / "data" / "config.json").write_text("{}")
+    for stray in ("event.json", "out.json", "notes.txt"):
+        (function / stray).write_text("{}")
+    (function / "__pycache__").mkdir()
+    (function / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"")
+    return function
+
+
+def shipped(tree: Path) -> set[str]:
+    return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+
+
+def test_package_takes_python_source_only_by_default_and_lists_it(tmp_path: Path) -> None:
+    function = stray_function(tmp_path)
+    tree = tmp_path / "tree"
+    result = run_packager(str(function), "--tree", str(tree), "--bytecode", "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = shipped(tree)
+    assert {"app.py", "helpers/__init__.py", "helpers/util.py", "bootstrap"} <= files
+    assert not {"event.json", "out.json", "notes.txt", "data/config.json"} & files
+    assert not [name for name in files if name.endswith(".pyc")]
+    listing = result.stdout
+    assert "Python source only (*.py); add a .lambdaignore to ship other files" in listing
+    assert "\n  app.py\n  helpers/__init__.py\n  helpers/util.py\n" in listing
+    assert "Left out: data/config.json, event.json, notes.txt, out.json" in listing
+
+
+def test_package_with_a_lambdaignore_takes_everything_it_does_not_exclude(tmp_path: Path) -> None:
+    function = stray_function(tmp_path)
+    (function / ".lambdaignore").write_text("# test payloads\n*.json\n!data/*.json\nnotes.txt\nhelpers/\n")
+    tree = tmp_path / "tree"
+    result = run_packager(str(function), "--tree", str(tree), "--bytecode", "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = shipped(tree)
+    assert {"app.py", "data/config.json"} <= files
+    assert not {"event.json", "out.json", "notes.txt", ".lambdaignore"} & files
+    assert not [name for name in files if name.startswith("helpers/")]
+    assert ".lambdaignore: every file but those it excludes" in result.stdout
+    assert "Left out: event.json, helpers/, notes.txt, out.json" in result.stdout
+
+
+def test_package_refuses_a_function_with_nothing_to_ship(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "event.json").write_text("{}")
+    result = run_packager(str(tmp_path / "fn"), "--tree", str(tmp_path / "tree"), "--bytecode", "none")
+    assert result.returncode == 1
+    assert "has no files to ship" in result.stderr and "Python source only" in result.stderr

@@ -29,6 +29,7 @@ import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 from lambda_runtime.emulator import Emulator
+from tests.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deploy" / "package.py"
@@ -386,10 +387,16 @@ def test_template_layer_is_what_make_layer_builds_and_its_function_adopts_it() -
 # -- README: Deploy -----------------------------------------------------------------------------------------------
 
 
-def doc_blocks(kind: str) -> list[str]:
-    """The ```sh blocks the docs mark `<!-- test: KIND -->`."""
-    blocks = re.findall(r"<!-- test: ([\w-]+) -->\n```sh\n(.*?)```", DOCS.read_text(), re.S)
-    return [body for marked, body in blocks if marked == kind]
+def doc_blocks(kind: str, argument: str = "") -> list[str]:
+    """The ```sh blocks the docs mark `<!-- readme-test: KIND [ARGUMENT] -->` (tests/test_readme.py explains them)."""
+    blocks = re.findall(r"<!-- readme-test: ([\w-]+)( [^\n]*?)? -->\n```sh\n(.*?)```", DOCS.read_text(), re.S)
+    return [body for marked, arg, body in blocks if marked == kind and arg.strip() == argument]
+
+
+def served_zip_block() -> str:
+    """ "Try it locally": the background block that serves the unzipped package through its bootstrap."""
+    (block,) = [block for block in doc_blocks("background") if "--runtime-command ./bootstrap" in block]
+    return block
 
 
 def doc_commands(block: str) -> list[str]:
@@ -423,18 +430,49 @@ class Lines:
         return found
 
 
+@pytest.fixture(scope="module")
+def lambda_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare Python of the version "Try it locally" names (LAMBDA_RUNTIME_PYTHON=pythonX.Y), as python3 too."""
+    named = re.search(r"LAMBDA_RUNTIME_PYTHON=python(3\.\d+)", served_zip_block())
+    assert named is not None, "Try it locally names the Python the zip was built for"
+    found = find_python(named.group(1))
+    if found is None:
+        pytest.skip(f"no Python {named.group(1)} on this machine (PATH or pyenv)")
+    home = tmp_path_factory.mktemp("lambda-python")
+    subprocess.run([found, "-m", "venv", "--without-pip", str(home)], check=True, timeout=120)
+    return home / "bin" / f"python{named.group(1)}"
+
+
+@pytest.fixture(scope="module")
+def built_for_lambda(tmp_path_factory: pytest.TempPathFactory, lambda_python: Path) -> Path:
+    version = lambda_python.name.removeprefix("python")
+    output = tmp_path_factory.mktemp("dist-lambda") / "function.zip"
+    result = run_packager(
+        str(FUNCTION),
+        *("--arch", LOCAL_ARCH, "--python-version", version, "--output", str(output)),
+        *("--compile-with", str(lambda_python), "--bytecode", "require"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return output
+
+
 @pytest.fixture
-def documented_server(built: tuple[Path, str], bare_python: Path, tmp_path: Path) -> Iterator[tuple[str, Lines]]:
+def documented_server(built_for_lambda: Path, lambda_python: Path, tmp_path: Path) -> Iterator[tuple[str, Lines]]:
     """The docs' "Try it locally" block, run as written but on a free port; yields the URL and its output."""
     if shutil.which("unzip") is None:
         pytest.skip("the documented local run uses unzip, which this machine lacks")
-    (block,) = doc_blocks("serve")
+    block = served_zip_block()
     zip_name = re.search(r"dist/(\S+\.zip)", block)
     assert zip_name is not None
     (tmp_path / "dist").mkdir()
-    shutil.copy(built[0], tmp_path / "dist" / zip_name.group(1))  # whatever the arch in its name: it runs here
-    env = runtime_env(bare_python)
-    env["PATH"] += f":{VENV_BIN}"  # for lambda-runtime; the runtime still finds the bare python3 first
+    shutil.copy(built_for_lambda, tmp_path / "dist" / zip_name.group(1))  # whatever the arch in its name: it runs here
+    # The zip's Python is found by name (LAMBDA_RUNTIME_PYTHON); python3 on PATH is a decoy that must not run it.
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    (decoy / "python3").write_text("#!/bin/sh\necho 'the zip ran on python3 from PATH' >&2\nexit 3\n")
+    (decoy / "python3").chmod(0o755)
+    env = runtime_env(lambda_python)
+    env["PATH"] = f"{decoy}:{lambda_python.parent}:/usr/bin:/bin:{VENV_BIN}"  # VENV_BIN last: for lambda-runtime
     server = subprocess.Popen(
         ["sh", "-e", "-c", block.replace("--port 9000", "--port 0")],
         cwd=tmp_path,
@@ -473,7 +511,7 @@ def run_aws(commands: str, endpoint: str, cwd: Path) -> subprocess.CompletedProc
 
 def test_documented_invocations_run_against_the_emulator(documented_server: tuple[str, Lines], tmp_path: Path) -> None:
     url, output = documented_server
-    (block,) = doc_blocks("run")
+    (block,) = doc_blocks("needs-aws", "invoke")
     invocations = [command for command in doc_commands(block) if command.startswith("aws lambda invoke")]
     assert len(invocations) == 2
     result = run_aws(block, url, tmp_path)
@@ -495,12 +533,17 @@ def test_documented_invocations_run_against_the_emulator(documented_server: tupl
 def test_documented_aws_commands_are_accepted_by_the_cli(documented_server: tuple[str, Lines], tmp_path: Path) -> None:
     # They change things on AWS, so they can't succeed here. Sent to the emulator, each one must get as far as an
     # HTTP request (answered 404): the CLI then knew the command and accepted every parameter and file it names.
-    commands = [command for block in doc_blocks("reaches-aws") for command in doc_commands(block)]
-    assert {"create-function", "delete-function", "update-function-code", "create-role"} <= {
+    commands = [
+        command for block in doc_blocks("needs-aws") for command in doc_commands(block) if command.startswith("aws ")
+    ]
+    assert {"create-function", "delete-function", "update-function-code", "create-role", "publish-layer-version"} <= {
         command.split()[2] for command in commands
     }
-    # The files they name must exist (the CLI reads them first): the server fixture put the zip in dist/.
+    # The files they name must exist (the CLI reads them first): the server fixture put the function's zip in dist/;
+    # the layer's zip only has to be a file the CLI can read and send (a 404 answers it whatever it holds).
     for path in {match for command in commands for match in re.findall(r"fileb://(\S+)", command)}:
+        if "lambda-runtime-layer-" in path:
+            shutil.copy(next((tmp_path / "dist").glob("background_tasks-*.zip")), tmp_path / path)
         assert (tmp_path / path).is_file(), path
     url, _ = documented_server
     for command in commands:
@@ -514,7 +557,7 @@ def test_documented_aws_commands_are_accepted_by_the_cli(documented_server: tupl
 def stray_function(root: Path) -> Path:
     """The example as a user leaves it after trying the emulator: test payloads and outputs next to the code."""
     function = root / "background_tasks"
-    shutil.copytree(FUNCTION, function)
+    shutil.copytree(FUNCTION, function, ignore=shutil.ignore_patterns("__pycache__"))
     (function / "helpers").mkdir()
     (function / "helpers" / "__init__.py").write_text("")
     (function / "helpers" / "util.py").write_text("X = 1\n")

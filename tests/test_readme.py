@@ -250,3 +250,22 @@ def test_section_runs_as_written(section: str, checkout: Path, environment: dict
             assert matches(expected, outputs[block.index]), (
                 f"{block}: README shows\n{expected}\nbut it printed\n{outputs[block.index]}"
             )
+
+
+def test_no_install_line_names_an_unpublished_package() -> None:
+    # `lambda-runtime` is on no package index: README once said `pip install 'lambda-runtime[emulator]'`.
+    installs = [
+        line
+        for block in BLOCKS
+        if block.lang in RUN_LANGUAGES
+        for line in block.body.splitlines()
+        if re.search(r"\bpip install\b", line)
+    ]
+    assert installs
+    for line in installs:
+        target = line.split("pip install", 1)[1]
+        if "lambda-runtime" in target or "lambda_runtime" in target:
+            assert re.search(r"\.whl|git\+|@ |\.\[|^\s*-e\s+\.", target), f"installs an unpublished package: {line}"
+    prose = re.findall(r"`pip install ([^`]+)`", README.read_text())
+    for target in prose:
+        assert not re.match(r"""['"]?lambda[-_]runtime\b(?!.*(?:git\+|\.whl))""", target), target

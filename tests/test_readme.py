@@ -169,6 +169,8 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("AWS_", "VIRTUAL_ENV", "PYTHON", "LAMBDA_", "_HANDLER"))
+        # Under `make test`, a nested make would print "Entering directory" lines into the outputs README shows.
+        and key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
     }
     venv = Path(sys.prefix)  # README's blocks run in the project's virtualenv, as `. .venv/bin/activate` sets it up
     env.update(

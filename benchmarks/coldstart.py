@@ -40,7 +40,7 @@ def run(profile: Profile, workdir: Path, bar: tqdm[Any]) -> dict[str, Any]:
     emulators = [EmulatorProcess(f"cold-{n}", *EMULATORS[n], workdir) for n in names]
     with contextlib.ExitStack() as stack:
         targets = dict(zip(names, launch(stack, emulators).values(), strict=True))
-        for target in targets.values():  # the prestarted runtimes initialised concurrently: discard them
+        for target in targets.values():  # each first cold start, taken while the others were starting: discard
             target.measure()
             target.measure(EXIT, allow_error=True)
         for round_no in range(profile.cold_rounds):

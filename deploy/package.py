@@ -1,6 +1,12 @@
 """Build a Lambda deployment zip: function code + lambda_runtime + its dependencies + bootstrap at the root.
 
     python deploy/package.py examples/background_tasks [--arch x86_64|arm64] [--python-version 3.12]
+    python deploy/package.py --layer [--arch x86_64|arm64] [--python-version 3.12]
+
+With --layer, a Lambda layer instead: lambda_runtime and its dependencies under python/, bootstrap at the root.
+
+The function's files are taken by an explicit rule (deploy/function_files.py: Python source only, or everything its
+`.lambdaignore` does not exclude), and listed.
 
 Dependencies are installed for Lambda's platform from binary wheels only, so the zip does not depend on the machine
 that built it. The zip ships bytecode compiled by a Python of the target version (Lambda's task directory is
@@ -21,6 +27,8 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from function_files import NEVER, select
+
 ROOT = Path(__file__).resolve().parent.parent
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 ARCH_ALIASES = {"aarch64": "arm64", "amd64": "x86_64"}  # `uname -m` and Docker's names
@@ -30,7 +38,6 @@ MAX_UNZIPPED = 250 * 1024 * 1024
 # Fixed, like everything else in the zip (unchecked-hash .pyc files hold no timestamps either): the same files give
 # a byte-identical zip.
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".venv", ".git"}
 
 
 class PackageError(Exception):
@@ -49,11 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("function", type=Path, help="directory holding the function code (e.g. examples/x)")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("function", type=Path, nargs="?", help="directory holding the function code (e.g. examples/x)")
+    what.add_argument(
+        "--layer",
+        action="store_true",
+        help="build a Lambda layer instead: lambda_runtime and its dependencies under python/, bootstrap at the "
+        "root (/opt/bootstrap once deployed; a function adopts it with AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap)",
+    )
     parser.add_argument("--arch", default="x86_64", help="x86_64 or arm64 (the function's architecture)")
     parser.add_argument("--python-version", default="3.12", help="the Lambda Python version, e.g. 3.12")
     out = parser.add_mutually_exclusive_group()
-    out.add_argument("--output", type=Path, help="zip to write (default: dist/NAME-ARCH.zip)")
+    out.add_argument(
+        "--output",
+        type=Path,
+        help="zip to write (default: dist/NAME-ARCH.zip, dist/lambda-runtime-layer-pyX.Y-ARCH.zip)",
+    )
     out.add_argument("--tree", type=Path, help="write the files to this new directory instead of a zip")
     parser.add_argument(
         "--bytecode",
@@ -73,8 +91,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> None:
-    function: Path = args.function
-    if not function.is_dir():
+    function: Path | None = args.function
+    if function is not None and not function.is_dir():
         raise PackageError(f"{function} is not a directory")
     compiler = None if args.bytecode == "none" else find_compiler(args.python_version, args.compile_with)
     if compiler is None and args.bytecode == "require":
@@ -84,14 +102,23 @@ def build(args: argparse.Namespace) -> None:
         if stage.exists() and any(stage.iterdir()):
             raise PackageError(f"{stage} exists and is not empty")
         stage.mkdir(parents=True, exist_ok=True)
-        install_dependencies(stage, function, args.arch, args.python_version)
-        copy_sources(stage, function)
-        bytecode = compile_bytecode(stage, compiler, args.python_version)
+        if function is None:
+            # A layer is unpacked into /opt, and the managed Python runtimes put /opt/python on sys.path.
+            install_dependencies(stage / "python", None, args.arch, args.python_version)
+            copy_runtime(stage / "python")
+            copy_bootstrap(stage)
+            bytecode = compile_bytecode(stage, compiler, args.python_version, "/opt")
+            default = f"lambda-runtime-layer-py{args.python_version}-{args.arch}.zip"
+        else:
+            install_dependencies(stage, function, args.arch, args.python_version)
+            copy_sources(stage, function)
+            bytecode = compile_bytecode(stage, compiler, args.python_version, "/var/task")
+            default = f"{function.resolve().name}-{args.arch}.zip"
         unzipped = sum(path.stat().st_size for path in _files(stage))
         if args.tree:
             target, zipped = stage, None
         else:
-            target = args.output or ROOT / "dist" / f"{function.resolve().name}-{args.arch}.zip"
+            target = args.output or ROOT / "dist" / default
             zipped = write_zip(stage, target)
     sizes = f"{unzipped:,} bytes unzipped"
     if zipped is not None:
@@ -123,9 +150,9 @@ def runtime_requirements() -> list[str]:
     return [req for req in requirements if "extra ==" not in req]
 
 
-def install_dependencies(stage: Path, function: Path, arch: str, python_version: str) -> None:
+def install_dependencies(stage: Path, function: Path | None, arch: str, python_version: str) -> None:
     requirements = runtime_requirements()
-    own = function / "requirements.txt"
+    own = function / "requirements.txt" if function is not None else None
     command = [
         sys.executable,
         "-m",
@@ -145,9 +172,10 @@ def install_dependencies(stage: Path, function: Path, arch: str, python_version:
         # pip would compile with *this* interpreter, whatever the target version: compile_bytecode does it right.
         "--no-compile",
         *requirements,
-        *(["--requirement", str(own)] if own.is_file() else []),
+        *(["--requirement", str(own)] if own and own.is_file() else []),
     ]
-    print(f"Installing {', '.join(requirements)}{' and ' + str(own) if own.is_file() else ''} for {PLATFORMS[arch]}")
+    also = f" and {own}" if own and own.is_file() else ""
+    print(f"Installing {', '.join(requirements)}{also} for {PLATFORMS[arch]}")
     if subprocess.run(command, check=False).returncode != 0:
         raise PackageError("pip could not install the dependencies (see its output above)")
     # Console scripts (with this machine's interpreter in their #! line) are of no use in a function.
@@ -155,15 +183,32 @@ def install_dependencies(stage: Path, function: Path, arch: str, python_version:
 
 
 def copy_sources(stage: Path, function: Path) -> None:
-    runtime = ROOT / "lambda_runtime"
     for name in ("bootstrap", "lambda_runtime"):
         if (function / name).exists():
             raise PackageError(f"{function / name} would clash with the runtime's own {name}")
-    # The emulator is a development tool with its own dependencies (aiohttp): it stays out of deployments.
-    shutil.copytree(runtime, stage / "lambda_runtime", ignore=_ignore(runtime / "emulator"))
-    shutil.copytree(function, stage, ignore=_ignore(), dirs_exist_ok=True)
-    shutil.copyfile(ROOT / "bootstrap", stage / "bootstrap")
-    (stage / "bootstrap").chmod(0o755)
+    copy_runtime(stage)
+    selection = select(function)
+    if not selection.taken:
+        raise PackageError(f"{function} has no files to ship under its rule: {selection.rule}")
+    print(f"Function files from {function} ({selection.rule}):")
+    for relative in selection.taken:
+        print(f"  {relative}")
+        (stage / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(function / relative, stage / relative)
+    if selection.left_out:
+        print(f"Left out: {', '.join(selection.left_out)}")
+    copy_bootstrap(stage)
+
+
+def copy_bootstrap(target: Path) -> None:
+    shutil.copyfile(ROOT / "bootstrap", target / "bootstrap")
+    (target / "bootstrap").chmod(0o755)
+
+
+def copy_runtime(target: Path) -> None:
+    """lambda_runtime into `target`. The emulator, a development tool with its own dependencies (aiohttp), stays out."""
+    runtime = ROOT / "lambda_runtime"
+    shutil.copytree(runtime, target / "lambda_runtime", ignore=_ignore(runtime / "emulator"))
 
 
 def _ignore(*excluded: Path) -> Callable[[str, list[str]], set[str]]:
@@ -171,7 +216,7 @@ def _ignore(*excluded: Path) -> Callable[[str, list[str]], set[str]]:
         return {
             name
             for name in names
-            if name in SKIPPED or name.endswith((".pyc", ".pyo")) or Path(directory, name) in excluded
+            if name in NEVER or name.endswith((".pyc", ".pyo")) or Path(directory, name) in excluded
         }
 
     return ignore
@@ -205,7 +250,7 @@ def interpreter_version(python: str) -> str | None:
     return version if result.returncode == 0 and name == "cpython" else None
 
 
-def compile_bytecode(stage: Path, compiler: str | None, python_version: str) -> str | None:
+def compile_bytecode(stage: Path, compiler: str | None, python_version: str, deployed_at: str) -> str | None:
     """Compile every module in the stage; a Python of another version would ignore the files, so none is used."""
     if compiler is None:
         return None
@@ -219,11 +264,11 @@ def compile_bytecode(stage: Path, compiler: str | None, python_version: str) -> 
         # Valid whatever the files' timestamps (a zip may reset them), and never re-checked against the source.
         "--invalidation-mode",
         "unchecked-hash",
-        # Paths in tracebacks read as Lambda's, and the bytes do not depend on where the zip was built.
+        # Paths in tracebacks read as Lambda's (/var/task, /opt for a layer), wherever the zip was built.
         "-s",
         str(stage),
         "-p",
-        "/var/task",
+        deployed_at,
         str(stage),
     ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -1,4 +1,4 @@
-"""`python -m lambda_runtime [HANDLER]`."""
+"""`python -m lambda_runtime [HANDLER]` (as Lambda runs it through `bootstrap`); `--help`, `--version`."""
 
 import sys
 

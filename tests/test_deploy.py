@@ -29,6 +29,7 @@ import pytest
 from cfnlint.decode import decode  # type: ignore[import-untyped]
 
 from lambda_runtime.emulator import Emulator
+from tests.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deploy" / "package.py"
@@ -352,7 +353,7 @@ def test_template_passes_cfn_lint() -> None:
 def test_template_function_matches_the_package_and_the_background_work() -> None:
     template, problems = decode(str(ROOT / "template.yaml"))
     assert not problems and template is not None
-    (function,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    function = template["Resources"]["BackgroundTasksFunction"]["Properties"]
     variables = function["Environment"]["Variables"]
     if function["Runtime"].startswith("python"):
         assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/var/task/bootstrap"
@@ -366,13 +367,36 @@ def test_template_function_matches_the_package_and_the_background_work() -> None
     assert "FunctionUrlConfig" in function
 
 
+def test_template_layer_is_what_make_layer_builds_and_its_function_adopts_it() -> None:
+    template, problems = decode(str(ROOT / "template.yaml"))
+    assert not problems and template is not None
+    resources = template["Resources"]
+    layer = resources["RuntimeLayer"]["Properties"]
+    function = resources["LayeredFunction"]["Properties"]
+    (runtime,) = layer["CompatibleRuntimes"]
+    (arch,) = layer["CompatibleArchitectures"]
+    version = runtime.removeprefix("python")
+    assert layer["ContentUri"] == f"dist/lambda-runtime-layer-py{version}-{arch}.zip"  # package.py --layer's default
+    assert function["Runtime"] == runtime and function["Architectures"] == [arch]
+    assert function["Layers"] == [{"Ref": "RuntimeLayer"}]
+    assert function["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert (ROOT / function["CodeUri"]).is_dir()
+    assert_handler_exists(function["Handler"])
+
+
 # -- README: Deploy -----------------------------------------------------------------------------------------------
 
 
-def doc_blocks(kind: str) -> list[str]:
-    """The ```sh blocks the docs mark `<!-- test: KIND -->`."""
-    blocks = re.findall(r"<!-- test: ([\w-]+) -->\n```sh\n(.*?)```", DOCS.read_text(), re.S)
-    return [body for marked, body in blocks if marked == kind]
+def doc_blocks(kind: str, argument: str = "") -> list[str]:
+    """The ```sh blocks the docs mark `<!-- readme-test: KIND [ARGUMENT] -->` (tests/test_readme.py explains them)."""
+    blocks = re.findall(r"<!-- readme-test: ([\w-]+)( [^\n]*?)? -->\n```sh\n(.*?)```", DOCS.read_text(), re.S)
+    return [body for marked, arg, body in blocks if marked == kind and arg.strip() == argument]
+
+
+def served_zip_block() -> str:
+    """ "Try it locally": the background block that serves the unzipped package through its bootstrap."""
+    (block,) = [block for block in doc_blocks("background") if "--runtime-command ./bootstrap" in block]
+    return block
 
 
 def doc_commands(block: str) -> list[str]:
@@ -406,18 +430,49 @@ class Lines:
         return found
 
 
+@pytest.fixture(scope="module")
+def lambda_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A bare Python of the version "Try it locally" names (LAMBDA_RUNTIME_PYTHON=pythonX.Y), as python3 too."""
+    named = re.search(r"LAMBDA_RUNTIME_PYTHON=python(3\.\d+)", served_zip_block())
+    assert named is not None, "Try it locally names the Python the zip was built for"
+    found = find_python(named.group(1))
+    if found is None:
+        pytest.skip(f"no Python {named.group(1)} on this machine (PATH or pyenv)")
+    home = tmp_path_factory.mktemp("lambda-python")
+    subprocess.run([found, "-m", "venv", "--without-pip", str(home)], check=True, timeout=120)
+    return home / "bin" / f"python{named.group(1)}"
+
+
+@pytest.fixture(scope="module")
+def built_for_lambda(tmp_path_factory: pytest.TempPathFactory, lambda_python: Path) -> Path:
+    version = lambda_python.name.removeprefix("python")
+    output = tmp_path_factory.mktemp("dist-lambda") / "function.zip"
+    result = run_packager(
+        str(FUNCTION),
+        *("--arch", LOCAL_ARCH, "--python-version", version, "--output", str(output)),
+        *("--compile-with", str(lambda_python), "--bytecode", "require"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return output
+
+
 @pytest.fixture
-def documented_server(built: tuple[Path, str], bare_python: Path, tmp_path: Path) -> Iterator[tuple[str, Lines]]:
+def documented_server(built_for_lambda: Path, lambda_python: Path, tmp_path: Path) -> Iterator[tuple[str, Lines]]:
     """The docs' "Try it locally" block, run as written but on a free port; yields the URL and its output."""
     if shutil.which("unzip") is None:
         pytest.skip("the documented local run uses unzip, which this machine lacks")
-    (block,) = doc_blocks("serve")
+    block = served_zip_block()
     zip_name = re.search(r"dist/(\S+\.zip)", block)
     assert zip_name is not None
     (tmp_path / "dist").mkdir()
-    shutil.copy(built[0], tmp_path / "dist" / zip_name.group(1))  # whatever the arch in its name: it runs here
-    env = runtime_env(bare_python)
-    env["PATH"] += f":{VENV_BIN}"  # for lambda-runtime; the runtime still finds the bare python3 first
+    shutil.copy(built_for_lambda, tmp_path / "dist" / zip_name.group(1))  # whatever the arch in its name: it runs here
+    # The zip's Python is found by name (LAMBDA_RUNTIME_PYTHON); python3 on PATH is a decoy that must not run it.
+    decoy = tmp_path / "decoy"
+    decoy.mkdir()
+    (decoy / "python3").write_text("#!/bin/sh\necho 'the zip ran on python3 from PATH' >&2\nexit 3\n")
+    (decoy / "python3").chmod(0o755)
+    env = runtime_env(lambda_python)
+    env["PATH"] = f"{decoy}:{lambda_python.parent}:/usr/bin:/bin:{VENV_BIN}"  # VENV_BIN last: for lambda-runtime
     server = subprocess.Popen(
         ["sh", "-e", "-c", block.replace("--port 9000", "--port 0")],
         cwd=tmp_path,
@@ -456,7 +511,7 @@ def run_aws(commands: str, endpoint: str, cwd: Path) -> subprocess.CompletedProc
 
 def test_documented_invocations_run_against_the_emulator(documented_server: tuple[str, Lines], tmp_path: Path) -> None:
     url, output = documented_server
-    (block,) = doc_blocks("run")
+    (block,) = doc_blocks("needs-aws", "invoke")
     invocations = [command for command in doc_commands(block) if command.startswith("aws lambda invoke")]
     assert len(invocations) == 2
     result = run_aws(block, url, tmp_path)
@@ -478,14 +533,79 @@ def test_documented_invocations_run_against_the_emulator(documented_server: tupl
 def test_documented_aws_commands_are_accepted_by_the_cli(documented_server: tuple[str, Lines], tmp_path: Path) -> None:
     # They change things on AWS, so they can't succeed here. Sent to the emulator, each one must get as far as an
     # HTTP request (answered 404): the CLI then knew the command and accepted every parameter and file it names.
-    commands = [command for block in doc_blocks("reaches-aws") for command in doc_commands(block)]
-    assert {"create-function", "delete-function", "update-function-code", "create-role"} <= {
+    commands = [
+        command for block in doc_blocks("needs-aws") for command in doc_commands(block) if command.startswith("aws ")
+    ]
+    assert {"create-function", "delete-function", "update-function-code", "create-role", "publish-layer-version"} <= {
         command.split()[2] for command in commands
     }
-    # The files they name must exist (the CLI reads them first): the server fixture put the zip in dist/.
+    # The files they name must exist (the CLI reads them first): the server fixture put the function's zip in dist/;
+    # the layer's zip only has to be a file the CLI can read and send (a 404 answers it whatever it holds).
     for path in {match for command in commands for match in re.findall(r"fileb://(\S+)", command)}:
+        if "lambda-runtime-layer-" in path:
+            shutil.copy(next((tmp_path / "dist").glob("background_tasks-*.zip")), tmp_path / path)
         assert (tmp_path / path).is_file(), path
     url, _ = documented_server
     for command in commands:
         result = run_aws(command, url, tmp_path)
         assert result.returncode != 0 and "404" in result.stderr, f"{command}\n{result.stderr}"
+
+
+# -- which function files ship (deploy/function_files.py) ---------------------------------------------------------
+
+
+def stray_function(root: Path) -> Path:
+    """The example as a user leaves it after trying the emulator: test payloads and outputs next to the code."""
+    function = root / "background_tasks"
+    shutil.copytree(FUNCTION, function, ignore=shutil.ignore_patterns("__pycache__"))
+    (function / "helpers").mkdir()
+    (function / "helpers" / "__init__.py").write_text("")
+    (function / "helpers" / "util.py").write_text("X = 1\n")
+    (function / "data").mkdir()
+    (function / "data" / "config.json").write_text("{}")
+    for stray in ("event.json", "out.json", "notes.txt"):
+        (function / stray).write_text("{}")
+    (function / "__pycache__").mkdir()
+    (function / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"")
+    return function
+
+
+def shipped(tree: Path) -> set[str]:
+    return {p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file()}
+
+
+def test_package_takes_python_source_only_by_default_and_lists_it(tmp_path: Path) -> None:
+    function = stray_function(tmp_path)
+    tree = tmp_path / "tree"
+    result = run_packager(str(function), "--tree", str(tree), "--bytecode", "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = shipped(tree)
+    assert {"app.py", "helpers/__init__.py", "helpers/util.py", "bootstrap"} <= files
+    assert not {"event.json", "out.json", "notes.txt", "data/config.json"} & files
+    assert not [name for name in files if name.endswith(".pyc")]
+    listing = result.stdout
+    assert "Python source only (*.py); add a .lambdaignore to ship other files" in listing
+    assert "\n  app.py\n  helpers/__init__.py\n  helpers/util.py\n" in listing
+    assert "Left out: data/config.json, event.json, notes.txt, out.json" in listing
+
+
+def test_package_with_a_lambdaignore_takes_everything_it_does_not_exclude(tmp_path: Path) -> None:
+    function = stray_function(tmp_path)
+    (function / ".lambdaignore").write_text("# test payloads\n*.json\n!data/*.json\nnotes.txt\nhelpers/\n")
+    tree = tmp_path / "tree"
+    result = run_packager(str(function), "--tree", str(tree), "--bytecode", "none")
+    assert result.returncode == 0, result.stdout + result.stderr
+    files = shipped(tree)
+    assert {"app.py", "data/config.json"} <= files
+    assert not {"event.json", "out.json", "notes.txt", ".lambdaignore"} & files
+    assert not [name for name in files if name.startswith("helpers/")]
+    assert ".lambdaignore: every file but those it excludes" in result.stdout
+    assert "Left out: event.json, helpers/, notes.txt, out.json" in result.stdout
+
+
+def test_package_refuses_a_function_with_nothing_to_ship(tmp_path: Path) -> None:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "event.json").write_text("{}")
+    result = run_packager(str(tmp_path / "fn"), "--tree", str(tmp_path / "tree"), "--bytecode", "none")
+    assert result.returncode == 1
+    assert "has no files to ship" in result.stderr and "Python source only" in result.stderr

@@ -524,6 +524,7 @@ def test_cli_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             str(report),
             "--log-level",
             "DEBUG",
+            "--prestart",  # the runtime's pid is read from the log before any invocation
         ],
         cwd=FUNCTIONS,
         stdout=subprocess.DEVNULL,

@@ -14,3 +14,20 @@ def test_direct_and_function_url_events(serve):
     url_event = {"rawPath": "/", "body": json.dumps({"message": "via url"}), "isBase64Encoded": False}
     assert emu.invoke(url_event).json() == {"echoedMessage": "via url"}
     emu.wait_for_output("Background work completed for 'via url'")
+
+
+HANDLER_TOUR = Path(__file__).parent.parent / "examples" / "handler_tour"
+
+
+def test_readme_handler_runs_and_its_three_jobs_finish_after_the_answer(serve):
+    # README's "A handler" is this file verbatim (tests/test_readme.py checks it); it used to call two functions that
+    # were never defined, so every invocation failed with NameError.
+    emu = serve("app.handler", task_root=str(HANDLER_TOUR))
+    response = emu.invoke({"order_id": "o-1"})
+    assert "X-Amz-Function-Error" not in response.headers, response.text
+    assert response.json() == {"ok": True, "order_id": "o-1"}
+    (record,) = emu.wait_for_records(1)
+    output = emu.invocation_output(record.request_id)
+    for line in ("metrics flushed for o-1", "partner notified of o-1", "audit record written for o-1"):
+        assert f"{record.request_id}\t{line}" in output, output
+    assert "Deferred jobs: 3 ok, 0 failed" in output

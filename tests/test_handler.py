@@ -15,10 +15,14 @@ def test_nested_handler_strings_run(serve, handler):
     assert emu.invoke({}).json() == {"where": "pkg.sub.mod"}
 
 
+# awslambdaric's message, to the letter (tests/test_differential.py compares the two runtimes too).
+MALFORMED = "Bad handler 'nodot': not enough values to unpack (expected 2, got 1)"
+
+
 @pytest.mark.parametrize(
     ("handler", "error_type", "message"),
     [
-        ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot'"),
+        ("nodot", "Runtime.MalformedHandlerName", MALFORMED),
         ("sys.handler", "Runtime.BuiltInModuleConflict", "Cannot use built-in module sys as a handler module"),
         ("no_such_module.handler", "Runtime.ImportModuleError", "Unable to import module 'no_such_module'"),
         ("import_fails.handler", "Runtime.ImportModuleError", "Unable to import module 'import_fails'"),

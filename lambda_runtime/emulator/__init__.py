@@ -19,7 +19,7 @@ Behaviour
 ---------
 - Execution environments: up to ``concurrency`` (``--concurrency``, default 1) runtime processes
   (default ``python -m lambda_runtime``, or ``runtime_command``), each started on demand (a cold start,
-  ``init_ms`` on its first record; ``prestart=True`` / the CLI: the first one at once) in its own
+  ``init_ms`` on its first record; ``prestart=True`` / ``--prestart``: the first one at once) in its own
   process group, cwd = task root, with Lambda's environment variables added to the base ``env``, and
   reused warm. The first environment's Runtime API is on the Invoke API port; each further one has a
   port of its own (its ``AWS_LAMBDA_RUNTIME_API``). An event goes to an idle environment, else waits

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import shlex
@@ -16,6 +17,7 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 
+from lambda_runtime import __version__
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.server import EmulatorServer
 
@@ -55,6 +57,7 @@ def _retries(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lambda-runtime", description="Local AWS Lambda emulator.")
+    parser.add_argument("-V", "--version", action="version", version=f"lambda-runtime {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve",
@@ -80,11 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--task-root", default=None, help="task root (default: the working directory)")
     serve.add_argument("--report-file", help="append one JSON line per invocation record to this file")
     serve.add_argument("--test-hooks", action="store_true", help="honour X-Emulator-* request headers (for tests only)")
-    serve.add_argument(
+    # On demand by default, as Lambda: the first invocation pays the cold start (its REPORT has Init Duration).
+    starts = serve.add_mutually_exclusive_group()
+    starts.add_argument(
+        "--prestart",
+        dest="prestart",
+        action="store_true",
+        help="start the first runtime at once, before any invocation: the first answer then hides the cold start "
+        "(its REPORT still has Init Duration)",
+    )
+    starts.add_argument(
         "--no-prestart",
         dest="prestart",
         action="store_false",
-        help="start the runtime at the first invocation instead of at once",
+        help="start a runtime at the first invocation that needs it, as Lambda does (the default)",
     )
     serve.add_argument(
         "--init-timeout",
@@ -215,7 +227,14 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         return 2
     try:
         asyncio.run(serve(config))
-    except OSError as e:  # e.g. the port is taken
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            print(
+                f"lambda-runtime: error: port {args.port} on {args.host} is already in use (another emulator?): "
+                f"pass --port 0 to take any free port (the log says which), or another --port",
+                file=sys.stderr,
+            )
+            return 1
         logger.error("%s", e)
         return 1
     return 0

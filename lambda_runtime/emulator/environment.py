@@ -4,64 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import math
 import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from aiohttp import web
-
+from lambda_runtime.emulator.invocation import EnvState, Invocation, NextWaiter, PendingFailure
 from lambda_runtime.emulator.output import OutputPipe
 from lambda_runtime.emulator.procfs import tree_peak_rss_kb
 
-if TYPE_CHECKING:
-    from lambda_runtime.emulator.invocation import Answer, Invocation
-    from lambda_runtime.emulator.pool import Delivery
-
 logger = logging.getLogger("lambda_runtime.emulator")
-
-
-class EnvState(enum.Enum):
-    #: No runtime process.
-    STOPPED = "stopped"
-    #: Process started (or starting), no ``/next`` yet: the init phase.
-    INIT = "init"
-    #: The runtime waits in ``/next`` and has no event.
-    IDLE = "idle"
-    #: An event was delivered; the invocation lasts until the runtime's next ``/next``.
-    BUSY = "busy"
-    #: The process is being stopped (init error, shutdown): no event is delivered to it.
-    RESETTING = "resetting"
-
-
-@dataclass(eq=False)
-class NextWaiter:
-    """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
-
-    request: web.BaseRequest
-    future: asyncio.Future[Delivery | None]
-
-    @property
-    def gone(self) -> bool:
-        """The runtime's connection is closed: delivering to it would lose the event."""
-        transport = self.request.transport
-        return transport is None or transport.is_closing()
-
-
-@dataclass(frozen=True)
-class PendingFailure:
-    """An init failure kept for the next caller: its answer (given the caller's request id) and exit code."""
-
-    answer: Callable[[str], Answer]
-    returncode: int | None = None
-    init_ms: float | None = None
-    runtime_pid: int | None = None
-    init_lines: tuple[str, ...] = ()
 
 
 class Environment:

@@ -1,15 +1,24 @@
-"""One invocation in flight: the event, the caller's pending answer and the record being filled in."""
+"""The emulator's data types, in one place: an invocation in flight and its answer, what a waiting ``/next``
+gets, an init failure kept for the next caller, and the states of an execution environment.
+
+They depend on nothing but leaf modules (hooks, records), so the modules that pass them around (pool,
+lifecycle, environment, ledger, the two APIs) need not import one another for their types.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lambda_runtime.emulator.hooks import NO_HOOKS, InvocationHooks
+from aiohttp import web
+
+from lambda_runtime.emulator.hooks import NO_HOOKS, Fault, InvocationHooks
 from lambda_runtime.emulator.records import InvocationRecord
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -104,3 +113,52 @@ class Invocation:
         self.tail_end = len(self.log_lines)
         self.answer_future.set_result(answer)
         return True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a waiting ``/next`` gets: an event, or a fault instead of it (the event then stays queued)."""
+
+    inv: Invocation | None
+    fault: Fault | None = None
+
+
+@dataclass(eq=False)
+class NextWaiter:
+    """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
+
+    request: web.BaseRequest
+    future: asyncio.Future[Delivery | None]
+
+    @property
+    def gone(self) -> bool:
+        """The runtime's connection is closed: delivering to it would lose the event."""
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+
+@dataclass(frozen=True)
+class PendingFailure:
+    """An init failure kept for the next caller: its answer (given the caller's request id) and exit code."""
+
+    answer: Callable[[str], Answer]
+    returncode: int | None = None
+    init_ms: float | None = None
+    runtime_pid: int | None = None
+    init_lines: tuple[str, ...] = ()
+    environment: int | None = None
+
+
+class EnvState(enum.Enum):
+    """Where an execution environment is in its life; :class:`~.environment.Environment` moves between them."""
+
+    #: No runtime process.
+    STOPPED = "stopped"
+    #: Process started (or starting), no ``/next`` yet: the init phase.
+    INIT = "init"
+    #: The runtime waits in ``/next`` and has no event.
+    IDLE = "idle"
+    #: An event was delivered; the invocation lasts until the runtime's next ``/next``.
+    BUSY = "busy"
+    #: The process is being stopped (init error, shutdown, timeout, reclaim): no event is delivered to it.
+    RESETTING = "resetting"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import collections
 import logging
+from typing import Protocol
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.invocation import Answer, Invocation
 from lambda_runtime.emulator.records import Status
 from lambda_runtime.emulator.store import JsonLinesFile, Store
@@ -15,6 +15,12 @@ logger = logging.getLogger("lambda_runtime.emulator")
 
 #: How many finished request ids are remembered to answer late posts with 410 instead of 400.
 FINISHED_MEMORY = 100_000
+
+
+class Served(Protocol):
+    """What the ledger reads of the environment that served an invocation."""
+
+    def measure_memory_mb(self) -> int | None: ...
 
 
 class Ledger:
@@ -42,7 +48,7 @@ class Ledger:
         self.store.output_line(line, inv.log_lines if inv is not None else None)
 
     def finish(
-        self, inv: Invocation, now: float, status: Status, env: Environment | None = None, answer: Answer | None = None
+        self, inv: Invocation, now: float, status: Status, env: Served | None = None, answer: Answer | None = None
     ) -> None:
         """Complete the record (``next_at`` = ``now``), log END / REPORT and publish the record.
 

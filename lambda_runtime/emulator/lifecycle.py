@@ -9,20 +9,28 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState, PendingFailure
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.environment import Environment
+from lambda_runtime.emulator.invocation import Answer, EnvState, Invocation, PendingFailure
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.records import utc_stamp
 from lambda_runtime.emulator.responses import exit_error
 from lambda_runtime.emulator.store import Store
 
-if TYPE_CHECKING:
-    from lambda_runtime.emulator.pool import Pool
-
 logger = logging.getLogger("lambda_runtime.emulator")
+
+
+class Scheduler(Protocol):
+    """What the life cycle needs of the pool: whether it is stopping, the first waiting event, a new round."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def take_first(self) -> Invocation | None: ...
+
+    def dispatch(self) -> None: ...
 
 
 class Lifecycle:
@@ -33,7 +41,7 @@ class Lifecycle:
         config: EmulatorConfig,
         store: Store,
         ledger: Ledger,
-        pool: Pool,
+        pool: Scheduler,
         open_port: Callable[[Environment], str],
     ) -> None:
         self.config = config

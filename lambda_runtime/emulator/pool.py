@@ -9,13 +9,11 @@ import collections
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState
-from lambda_runtime.emulator.hooks import Fault
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.environment import Environment
+from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invocation
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.lifecycle import Lifecycle
 from lambda_runtime.emulator.store import Store
@@ -23,14 +21,6 @@ from lambda_runtime.emulator.store import Store
 logger = logging.getLogger("lambda_runtime.emulator")
 
 SHUTTING_DOWN = Answer(b'{"Type":"Service","message":"The emulator is shutting down"}', status=503)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What a waiting ``/next`` gets: an event, or a fault instead of it (the event then stays queued)."""
-
-    inv: Invocation | None
-    fault: Fault | None = None
 
 
 class Pool:

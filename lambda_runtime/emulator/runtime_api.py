@@ -14,11 +14,11 @@ from collections.abc import Callable
 from aiohttp import web
 
 from lambda_runtime.emulator.config import API_VERSION, MAX_SYNC_PAYLOAD, EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState, NextWaiter
+from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.hooks import INVOCATION_ID_HEADER
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invocation, NextWaiter
 from lambda_runtime.emulator.ledger import Ledger
-from lambda_runtime.emulator.pool import Delivery, Pool
+from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.responses import error_type_of, new_trace_id, runtime_error
 
 logger = logging.getLogger("lambda_runtime.emulator")

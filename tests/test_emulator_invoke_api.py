@@ -133,7 +133,8 @@ def test_tail_of_a_timeout_includes_end_and_report(emulator: Callable[..., Emula
     lines = base64.b64decode(r.headers["X-Amz-Log-Result"]).decode().splitlines()
     assert lines[-3].endswith(f"{request_id} Task timed out after 0.50 seconds")
     assert lines[-2] == f"END RequestId: {request_id}"
-    assert lines[-1].startswith(f"REPORT RequestId: {request_id}\t") and lines[-1].endswith("\tStatus: timeout")
+    assert lines[-1].startswith(f"REPORT RequestId: {request_id}\t")
+    assert lines[-1].endswith("\tStatus: timeout\tEnvironment: 1")
 
 
 def test_client_context_and_trace_id_reach_the_handler(emulator: Callable[..., Emulator]) -> None:

@@ -39,6 +39,12 @@ class Environment:
         self.last_pid: int | None = None
         #: Incremented at each process start.
         self.generation = 0
+        #: The environment's number in the pool, new at each process start (1, 2, ...: each one a cold start).
+        self.instance: int | None = None
+        #: The tenant this environment serves (tenant isolation mode), set when it starts.
+        self.tenant: str | None = None
+        #: Events delivered since the process started.
+        self.deliveries = 0
         #: ``time.time()`` at the last process start.
         self.started_at = 0.0
         #: The invocation delivered and not yet ended (until the runtime's following ``/next``).
@@ -86,6 +92,7 @@ class Environment:
         self.started_at = time.time()
         self.cold_init_ms = None
         self.init_lines = []
+        self.deliveries = 0
         self.frozen = False
         self.peak_memory_kb = None
         self.init_timed_out = False

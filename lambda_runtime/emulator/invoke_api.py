@@ -73,6 +73,14 @@ class InvokeApi:
         self.async_invoker = async_invoker
         self.default_faults = default_faults
 
+    def throttled(self) -> web.Response:
+        """429 as Lambda answers when the reserved concurrency is used up; ``Retry-After`` is in botocore's model
+        (``retryAfterSeconds``), and boto3's retry modes back off and retry a ``TooManyRequestsException``."""
+        self.pool.store.count_throttle()
+        reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        headers = {"Retry-After": "1"}
+        return service_error(429, "TooManyRequestsException", "Rate Exceeded.", headers=headers, Reason=reason)
+
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{INVOKE_API_VERSION}/functions/{{function}}/invocations", self.invoke)
 
@@ -127,8 +135,7 @@ class InvokeApi:
             self.async_invoker.accept(inv)
             return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
         if not self.pool.submit(inv):
-            reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
-            return service_error(429, "TooManyRequestsException", "Rate Exceeded.", Reason=reason)
+            return self.throttled()
         answer = await asyncio.shield(inv.answer_future)
         headers = {"X-Amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": "$LATEST"}
         if answer.function_error:

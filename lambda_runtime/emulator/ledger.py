@@ -108,4 +108,6 @@ class Ledger:
             fields.append(f"Init Duration: {record.init_ms:.2f} ms")
         if record.status in ("timeout", "crash"):
             fields.append(f"Status: {record.status}")
+        if record.environment is not None:  # not in Lambda's line: which environment served it
+            fields.append(f"Environment: {record.environment}")
         self.platform_line(inv, "\t".join(fields))

@@ -5,6 +5,7 @@ invocation timeout. Each environment calls back here; the pool decides what runs
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import time
@@ -49,18 +50,44 @@ class Lifecycle:
         self.ledger = ledger
         self.pool = pool
         self._open_port = open_port
+        self._instances = itertools.count(1)
+        self._reclaiming: set[asyncio.Task[None]] = set()
 
     def new_environment(self, index: int) -> Environment:
         return Environment(index, self._on_output, self._on_exit)
 
-    def start_runtime(self, env: Environment) -> None:
+    def start_runtime(self, env: Environment, tenant: str | None = None) -> None:
+        """A cold start: a new runtime process in ``env`` (a new environment number), for ``tenant``."""
         if not env.runtime_api:
             env.runtime_api = self._open_port(env)
         command = self.config.command
         task = env.begin_start(command, self.config.runtime_env(env.runtime_api), self.config.task_root)
+        env.instance = next(self._instances)
+        env.tenant = tenant
         task.add_done_callback(lambda t: self._on_start_done(env, t))
         loop = asyncio.get_running_loop()
         loop.call_later(self.config.init_timeout, self._on_init_timeout, env, env.generation)
+
+    def watch_idle(self, env: Environment) -> None:
+        """``env`` waits for an event: reclaim it if it is still waiting after ``idle_timeout``."""
+        if self.config.idle_timeout is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.config.idle_timeout, self._reclaim_if_idle, env, env.generation, env.deliveries)
+
+    def _reclaim_if_idle(self, env: Environment, generation: int, deliveries: int) -> None:
+        if env.generation != generation or env.deliveries != deliveries or env.state is not EnvState.IDLE:
+            return
+        if self.pool.stopping:
+            return
+        self.reclaim(env)
+
+    def reclaim(self, env: Environment) -> None:
+        """Stop an idle environment (its slot is free again once the process is gone)."""
+        logger.info("env %d: environment %s reclaimed (idle)", env.index, env.instance)
+        env.state = EnvState.RESETTING
+        task = asyncio.get_running_loop().create_task(env.stop(self.config.kill_grace))
+        self._reclaiming.add(task)
+        task.add_done_callback(self._reclaiming.discard)
 
     def _on_init_timeout(self, env: Environment, generation: int) -> None:
         if env.generation != generation or env.state is not EnvState.INIT or self.pool.stopping:
@@ -122,6 +149,7 @@ class Lifecycle:
             init_ms=(time.time() - env.started_at) * 1000.0 if env.started_at else None,
             runtime_pid=env.last_pid,
             init_lines=tuple(env.init_lines),
+            environment=env.instance,
         )
         inv = self.pool.take_first()
         if inv is not None:
@@ -133,6 +161,7 @@ class Lifecycle:
         inv.record.init_ms = pending.init_ms
         inv.record.exit_code = pending.returncode
         inv.record.runtime_pid = pending.runtime_pid
+        inv.record.environment = pending.environment
         inv.log_lines[:0] = pending.init_lines
         self.ledger.finish(inv, time.time(), "init_error", answer=pending.answer(inv.request_id))
 

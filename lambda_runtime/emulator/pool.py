@@ -138,6 +138,8 @@ class Pool:
         now = time.time()
         inv.record.delivered_at = now
         inv.record.runtime_pid = env.pid
+        inv.record.environment = env.instance
+        env.deliveries += 1
         inv.deadline_ms = inv.record.deadline_ms = int((now + self.config.timeout) * 1000)
         if env.cold_init_ms is not None:
             inv.record.init_ms, env.cold_init_ms = env.cold_init_ms, None

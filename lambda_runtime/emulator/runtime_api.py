@@ -87,8 +87,10 @@ class RuntimeApi:
         if env.state is not EnvState.RESETTING:
             env.state = EnvState.IDLE
         self.pool.dispatch()
-        if not future.done() and self.config.freeze and env.state is EnvState.IDLE:
-            env.freeze()  # like Lambda: nothing runs between invocations
+        if not future.done() and env.state is EnvState.IDLE:
+            if self.config.freeze:
+                env.freeze()  # like Lambda: nothing runs between invocations
+            self.pool.lifecycle.watch_idle(env)
         delivery = await future
         if delivery is None:
             return runtime_error(410, "EnvironmentReset", "The execution environment was reset")

@@ -54,6 +54,7 @@ class Store:
         self._logs: dict[str, list[str]] = {}
         self._queued = 0
         self._async: list[dict[str, Any]] = []
+        self._throttles = 0
 
     def _wait(self, ready: Callable[[], T | None], timeout: float, failure: Callable[[], str]) -> T:
         with self._lock:
@@ -85,6 +86,10 @@ class Store:
             self._queued = count
             self._lock.notify_all()
 
+    def count_throttle(self) -> None:
+        with self._lock:
+            self._throttles += 1
+
     def add_async_outcome(self, outcome: dict[str, Any]) -> None:
         with self._lock:
             self._async.append(outcome)
@@ -114,6 +119,10 @@ class Store:
 
     def wait_for_queued(self, count: int, timeout: float) -> None:
         self._wait(lambda: self._queued >= count, timeout, lambda: f"{self._queued} events queued, expected {count},")
+
+    def throttles(self) -> int:
+        with self._lock:
+            return self._throttles
 
     def async_outcomes(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -136,7 +136,12 @@ def test_boto3_retries_a_throttled_invocation(emulator: Callable[..., Emulator],
     emu = emulator("unused", runtime_command=scripted("wait_file"), concurrency=1, queue_size=0)
     gate = tmp_path / "gate"
     assert emu.invoke({"file": str(gate)}).status_code == 200
-    opener = threading.Thread(target=lambda: (wait_until(lambda: emu.throttles() >= 1, 60), gate.touch()))
+
+    def open_after_a_throttle() -> None:
+        wait_until(lambda: emu.throttles() >= 1, 60)
+        gate.touch()
+
+    opener = threading.Thread(target=open_after_a_throttle)
     opener.start()
     client = emu.lambda_client(retries={"max_attempts": 10, "mode": "standard"})
     result = client.invoke(FunctionName="function", Payload=json.dumps({"file": str(gate)}))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from lambda_runtime.emulator import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Emulator
+from lambda_runtime.emulator import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, MAX_SYNC_REQUEST, Emulator
 from tests.emulator_functions.harness import emulators, scripted
 
 
@@ -38,17 +38,16 @@ def too_large(raised: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def test_sync_request_limit_is_exact_and_boto3_raises(emulator: Callable[..., Emulator]) -> None:
+    assert MAX_SYNC_REQUEST == 6 * 1024 * 1024 == MAX_SYNC_PAYLOAD - 100  # 6 MB as the quotas page counts it
     emu = emulator("basic.size")
     client = emu.lambda_client()
-    at_limit = client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_PAYLOAD))
+    at_limit = client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_REQUEST))
     assert "FunctionError" not in at_limit
-    assert json.loads(at_limit["Payload"].read()) == {"size": MAX_SYNC_PAYLOAD - 2}  # whole, not truncated
+    assert json.loads(at_limit["Payload"].read()) == {"size": MAX_SYNC_REQUEST - 2}  # whole, not truncated
     with pytest.raises(ClientError) as raised:
-        client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_PAYLOAD + 1))
-    assert (
-        too_large(raised) == f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes for the InvokeFunction operation"
-    )
-    raw = emu.invoke(string_payload(MAX_SYNC_PAYLOAD + 1))
+        client.invoke(FunctionName="function", Payload=string_payload(MAX_SYNC_REQUEST + 1))
+    assert too_large(raised) == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    raw = emu.invoke(string_payload(MAX_SYNC_REQUEST + 1))
     assert raw.status_code == 413
     assert raw.json()["Type"] == "User" and set(raw.json()) == {"Type", "message"}
     assert len(emu.wait_for_records(1)) == 1  # the refused ones never reached the function
@@ -68,6 +67,30 @@ def test_event_request_limit_is_1_mb(emulator: Callable[..., Emulator], tmp_path
     (outcome,) = emu.wait_for_async_outcomes(1)
     assert outcome["requestContext"]["condition"] == "Success"
     assert outcome["responsePayload"] == {"size": MAX_ASYNC_PAYLOAD - 2}
+
+
+@pytest.mark.parametrize("invocation_type", ["RequestResponse", "Event"])
+def test_invalid_json_is_refused_as_lambda_does(emulator: Callable[..., Emulator], invocation_type: str) -> None:
+    emu = emulator("basic.echo")
+    client = emu.lambda_client()
+    with pytest.raises(client.exceptions.InvalidRequestContentException) as raised:
+        client.invoke(FunctionName="function", InvocationType=invocation_type, Payload=b"{nope")
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert response["Error"]["Message"].startswith(
+        "Could not parse request body into json: Could not parse payload into json: "
+    )
+    raw = emu.invoke(b"\xff\xfe not utf-8")
+    assert raw.status_code == 400 and set(raw.json()) == {"Type", "message"}
+    assert emu.invoke({"a": 1}).json()["event"] == {"a": 1}  # the first event the function ever saw
+    assert len(emu.wait_for_records(1)) == 1
+
+
+def test_test_hooks_let_invalid_json_through_to_test_runtimes(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.echo", test_hooks=True)
+    r = emu.invoke(b"{nope")
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert r.json()["errorType"] == "Runtime.UnmarshalError"
 
 
 def test_response_limit_is_exact(emulator: Callable[..., Emulator]) -> None:

@@ -78,7 +78,7 @@ try:
 except ImportError as e:  # pragma: no cover
     raise ImportError("lambda_runtime.emulator needs aiohttp: pip install 'lambda-runtime[emulator]'") from e
 
-from lambda_runtime.emulator.config import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, EmulatorConfig
+from lambda_runtime.emulator.config import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, MAX_SYNC_REQUEST, EmulatorConfig
 from lambda_runtime.emulator.emulator import Emulator
 from lambda_runtime.emulator.hooks import InvocationHooks
 from lambda_runtime.emulator.records import InvocationRecord, Status
@@ -87,6 +87,7 @@ from lambda_runtime.emulator.server import EmulatorServer
 __all__ = [
     "MAX_ASYNC_PAYLOAD",
     "MAX_SYNC_PAYLOAD",
+    "MAX_SYNC_REQUEST",
     "Emulator",
     "EmulatorConfig",
     "EmulatorServer",

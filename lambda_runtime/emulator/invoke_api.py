@@ -17,7 +17,7 @@ from lambda_runtime.emulator.config import (
     INVOKE_API_VERSION,
     MAX_ASYNC_PAYLOAD,
     MAX_READ_SIZE,
-    MAX_SYNC_PAYLOAD,
+    MAX_SYNC_REQUEST,
     EmulatorConfig,
 )
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
@@ -45,6 +45,17 @@ def tail_log(inv: Invocation) -> str:
     """The base64 Tail log: the invocation's lines up to its answer (see ``Invocation.tail_end``), last 4 KB."""
     text = "".join(line + "\n" for line in inv.log_lines[: inv.tail_end])
     return base64.b64encode(text.encode("utf-8")[-TAIL_BYTES:]).decode("ascii")
+
+
+def json_problem(payload: bytes) -> str | None:
+    """Why ``payload`` is not a JSON document (Lambda refuses those), or ``None`` if it is one."""
+    try:
+        json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return f"Invalid UTF-8: {e.reason} at byte {e.start}"
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def decode_client_context(raw: str) -> str:
@@ -96,7 +107,7 @@ class InvokeApi:
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             message = f"Unsupported invocation type {invocation_type!r}"
             return service_error(400, "InvalidParameterValueException", message)
-        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_REQUEST
         if request.content_length is not None and request.content_length > MAX_READ_SIZE:
             return service_error(413, "RequestEntityTooLargeException", "Request too large")
         payload = await request.read()
@@ -108,6 +119,10 @@ class InvokeApi:
             else:
                 message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
             return service_error(413, "RequestEntityTooLargeException", message)
+        if payload and not config.test_hooks and (problem := json_problem(payload)) is not None:
+            # Lambda parses the event before anything runs; test hooks let it through, to test runtimes with it.
+            message = f"Could not parse request body into json: Could not parse payload into json: {problem}"
+            return service_error(400, "InvalidRequestContentException", message)
         if invocation_type == "DryRun":
             return web.Response(status=204)
         client_context: str | None = None

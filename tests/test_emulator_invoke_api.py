@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -123,7 +125,7 @@ def decoded_tail(result: dict[str, object]) -> str:
     return base64.b64decode(str(result["LogResult"])).decode()
 
 
-def test_tail_log_has_start_and_output_up_to_the_response(emulator: Callable[..., Emulator]) -> None:
+def test_tail_log_has_start_output_end_and_report(emulator: Callable[..., Emulator]) -> None:
     emu = emulator("basic.stamp")
     client = emu.lambda_client()
     cold = client.invoke(FunctionName="function", Payload=b"{}", LogType="Tail")
@@ -133,12 +135,44 @@ def test_tail_log_has_start_and_output_up_to_the_response(emulator: Callable[...
         lines = decoded_tail(result).splitlines()
         start = lines.index(f"START RequestId: {request_id} Version: $LATEST")
         assert lines[start + 1] == f"stamp {request_id}"
-        # Answered at /response: the END and REPORT lines come later (they are in the full log).
-        assert not any(line.startswith(("END", "REPORT")) for line in lines)
+        assert lines[-2] == f"END RequestId: {request_id}"  # as Lambda's: the invocation is over
+        assert lines[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
         assert result["ExecutedVersion"] == "$LATEST"
+    assert "Init Duration" in decoded_tail(cold) and "Init Duration" not in decoded_tail(warm)
     assert "LogResult" not in client.invoke(FunctionName="function", Payload=b"{}")
-    records = emu.wait_for_records(3)
-    assert f"REPORT RequestId: {records[0].request_id}" in emu.invocation_output(records[0].request_id)
+
+
+def test_tail_log_of_an_error_ends_with_report(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.fail")
+    result = emu.lambda_client().invoke(FunctionName="function", Payload=b"{}", LogType="Tail")
+    assert result["FunctionError"] == "Unhandled"
+    request_id = result["ResponseMetadata"]["RequestId"]
+    lines = decoded_tail(result).splitlines()
+    assert lines[-2] == f"END RequestId: {request_id}" and lines[-1].startswith(f"REPORT RequestId: {request_id}")
+
+
+def test_tail_waits_for_the_end_of_the_invocation_other_callers_do_not(
+    emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    emu = emulator("unused", runtime_command=scripted("wait_file"))
+    gate = tmp_path / "gate"
+    early = emu.invoke({"file": str(gate)})  # answered at /response, while the runtime still works
+    assert early.status_code == 200 and "X-Amz-Log-Result" not in early.headers
+    gate.touch()
+    emu.wait_for_records(1)
+    gate.unlink()
+    answers: list[Any] = []
+    caller = threading.Thread(target=lambda: answers.append(emu.invoke({"file": str(gate)}, tail=True)))
+    caller.start()
+    emu.wait_for_output("posted ", timeout=30)  # the second one posted its response...
+    assert not answers  # ...but a Tail caller gets the log with END and REPORT, so it waits for them
+    gate.touch()
+    caller.join(60)
+    (tail,) = answers
+    request_id = tail.headers["X-Amzn-RequestId"]
+    lines = base64.b64decode(tail.headers["X-Amz-Log-Result"]).decode().splitlines()
+    assert lines[-3] == f"file seen {request_id}"
+    assert lines[-2] == f"END RequestId: {request_id}" and lines[-1].startswith("REPORT ")
 
 
 def test_tail_log_is_the_last_4_kb(emulator: Callable[..., Emulator]) -> None:
@@ -146,7 +180,8 @@ def test_tail_log_is_the_last_4_kb(emulator: Callable[..., Emulator]) -> None:
     result = emu.lambda_client().invoke(FunctionName="function", Payload=b'{"lines": 200}', LogType="Tail")
     tail = base64.b64decode(result["LogResult"])
     assert len(tail) == 4096
-    assert tail.decode().endswith(f"line 00199 {'.' * 60}\n")
+    lines = tail.decode().splitlines()
+    assert lines[-3] == f"line 00199 {'.' * 60}" and lines[-2].startswith("END ") and lines[-1].startswith("REPORT ")
 
 
 def test_tail_of_a_timeout_includes_end_and_report(emulator: Callable[..., Emulator]) -> None:

@@ -68,8 +68,6 @@ class Invocation:
     answer_future: asyncio.Future[Answer] = field(init=False)
     #: Done once the invocation is finished (its record complete).
     done: asyncio.Future[None] = field(init=False)
-    #: How many of ``log_lines`` the caller's Tail log covers: those logged up to the answer (see ``answer``).
-    tail_end: int = 0
     finished: bool = False
     #: The timeout timer, from delivery until the invocation ends.
     timer: asyncio.TimerHandle | None = None
@@ -110,7 +108,6 @@ class Invocation:
             return False
         self.record.responded_at = time.time() if at is None else at
         self.record.error_type = answer.error_type
-        self.tail_end = len(self.log_lines)
         self.answer_future.set_result(answer)
         return True
 

@@ -42,8 +42,8 @@ def split_function_ref(ref: str) -> tuple[str, str | None]:
 
 
 def tail_log(inv: Invocation) -> str:
-    """The base64 Tail log: the invocation's lines up to its answer (see ``Invocation.tail_end``), last 4 KB."""
-    text = "".join(line + "\n" for line in inv.log_lines[: inv.tail_end])
+    """The base64 Tail log: the last 4 KB of the invocation's lines, END and REPORT included."""
+    text = "".join(line + "\n" for line in inv.log_lines)
     return base64.b64encode(text.encode("utf-8")[-TAIL_BYTES:]).decode("ascii")
 
 
@@ -152,11 +152,16 @@ class InvokeApi:
         if not self.pool.submit(inv):
             return self.throttled()
         answer = await asyncio.shield(inv.answer_future)
+        tail = request.headers.get("X-Amz-Log-Type") == "Tail"
+        if tail:
+            # Lambda's Tail log ends with the END and REPORT lines, which exist once the invocation is over (the
+            # runtime's next /next): a caller who asks for it trades the early answer for the whole log.
+            await asyncio.shield(inv.done)
         headers = {"X-Amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": "$LATEST"}
         if answer.function_error:
             headers["X-Amz-Function-Error"] = answer.function_error
         if answer.status != 200:
             headers["X-Amzn-ErrorType"] = "ServiceException"
-        if request.headers.get("X-Amz-Log-Type") == "Tail":
+        if tail:
             headers["X-Amz-Log-Result"] = tail_log(inv)
         return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)

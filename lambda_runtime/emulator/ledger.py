@@ -53,12 +53,13 @@ class Ledger:
         """Complete the record (``next_at`` = ``now``), log END / REPORT and publish the record.
 
         ``answer`` is given to a caller still waiting (the end of the invocation is its answer: a timeout,
-        an exit ...); that caller's Tail log then includes the END and REPORT lines.
+        an exit ...).
         """
         if inv.finished:
             return
         inv.finished = True
-        answered_now = answer is not None and inv.answer(answer, at=now)
+        if answer is not None:
+            inv.answer(answer, at=now)
         assert inv.answered, "an invocation is always answered before it finishes"
         if inv.timer is not None:
             inv.timer.cancel()
@@ -67,8 +68,6 @@ class Ledger:
         if env is not None:
             inv.record.max_memory_used_mb = env.measure_memory_mb()
         self._report_lines(inv)
-        if answered_now:
-            inv.tail_end = len(inv.log_lines)
         self.drop(inv)
         self._finished_ids[inv.request_id] = None
         self._finished_ids.move_to_end(inv.request_id)

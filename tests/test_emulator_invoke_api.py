@@ -204,3 +204,89 @@ def test_client_context_and_trace_id_reach_the_handler(emulator: Callable[..., E
     assert info["trace_id"].startswith("Root=1-")  # generated when the caller sends none
     bad = emu.invoke({}, headers={"X-Amz-Client-Context": "not base64!"})
     assert bad.status_code == 400 and bad.headers["X-Amzn-ErrorType"] == "InvalidRequestContentException"
+
+
+# -- headers and error shapes, as Lambda sends them -----------------------------------------------
+
+
+def test_answers_carry_lambdas_headers(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.echo")
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=1:9581a8d4:0"
+    r = emu.invoke({}, headers={"X-Amzn-Trace-Id": trace})
+    assert r.headers["X-Amzn-Trace-Id"] == trace
+    assert r.headers["x-amzn-Remapped-Content-Length"] == "0"
+    made_up = emu.invoke({}).headers["X-Amzn-Trace-Id"]
+    assert made_up.startswith("Root=1-")  # the one the function saw when the caller sent none
+    dry = emu.lambda_client().invoke(FunctionName="function", InvocationType="DryRun", Payload=b"{}")
+    assert dry["StatusCode"] == 204 and dry["ResponseMetadata"]["RequestId"]
+    assert emu.invoke({}, invocation_type="DryRun").headers["X-Amzn-RequestId"]
+
+
+def botocore_message_member(shape: str) -> str:
+    """The message member of an error shape in botocore's Lambda model ("Message" or "message")."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("lambda")
+    members = model.shape_for(shape).members
+    (name,) = (m for m in members if m.lower() == "message")
+    return name
+
+
+def test_error_bodies_are_shaped_as_botocore_models_them(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    emu = emulator("unused", runtime_command=scripted("wait_file"), concurrency=1, queue_size=0)
+    gate = tmp_path / "gate"
+    assert emu.invoke({"file": str(gate)}).status_code == 200
+    answers = {
+        "ResourceNotFoundException": emu.invoke({}, function="other"),
+        "InvalidRequestContentException": emu.invoke(b"{nope"),
+        "RequestTooLargeException": emu.invoke(string_payload(MAX_SYNC_REQUEST + 1)),
+        "TooManyRequestsException": emu.invoke({}),
+        "InvalidParameterValueException": emu.invoke({}, invocation_type="Sometimes"),
+    }
+    for shape, answer in answers.items():
+        body = answer.json()
+        assert botocore_message_member(shape) in body, (shape, body)
+        assert set(body) - {"Reason"} == {"Type", botocore_message_member(shape)}
+    from lambda_runtime.emulator.responses import service_error
+
+    service = json.loads(service_error(500, "ServiceException", "x", kind="Service").text or "")
+    assert botocore_message_member("ServiceException") in service
+    gate.touch()
+
+
+def test_not_found_names_the_function_asked_for(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.echo")
+    client = emu.lambda_client()
+    for asked, named in (("other", "other"), ("other:prod", "other:prod"), ("function:prod", "function:prod")):
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as raised:
+            client.invoke(FunctionName=asked, Payload=b"{}")
+        expected = f"Function not found: arn:aws:lambda:us-east-1:000000000000:function:{named}"
+        assert raised.value.response["Error"]["Message"] == expected
+
+
+def test_tenant_id_reaches_the_runtime_and_each_tenant_has_its_environments(
+    emulator: Callable[..., Emulator],
+) -> None:
+    emu = emulator("unused", runtime_command=scripted("headers"), tenant_isolation=True, concurrency=3)
+    client = emu.lambda_client()
+
+    def invoke(tenant: str) -> tuple[dict[str, str], str]:
+        result = client.invoke(FunctionName="function", Payload=b"{}", TenantId=tenant)
+        return json.loads(result["Payload"].read()), result["ResponseMetadata"]["RequestId"]
+
+    seen_a, first_a = invoke("blue")
+    seen_b, first_b = invoke("green")
+    _, second_a = invoke("blue")
+    assert seen_a["Lambda-Runtime-Aws-Tenant-Id"] == "blue" and seen_b["Lambda-Runtime-Aws-Tenant-Id"] == "green"
+    environments = {rid: emu.record(rid).environment for rid in (first_a, first_b, second_a)}
+    assert environments[first_a] == environments[second_a] != environments[first_b]
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.invoke(FunctionName="function", Payload=b"{}")  # a tenant-isolated function needs a TenantId
+
+
+def test_tenant_id_is_refused_without_tenant_isolation(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("unused", runtime_command=scripted("headers"))
+    client = emu.lambda_client()
+    with pytest.raises(client.exceptions.InvalidParameterValueException):
+        client.invoke(FunctionName="function", Payload=b"{}", TenantId="blue")
+    assert "Lambda-Runtime-Aws-Tenant-Id" not in json.loads(client.invoke(FunctionName="function")["Payload"].read())

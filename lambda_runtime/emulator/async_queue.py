@@ -57,11 +57,12 @@ class AsyncInvoker:
         self.on_failure.close()
         self.on_success.close()
 
-    def accept(self, first: Invocation) -> None:
+    def accept(self, first: Invocation) -> bool:
         """Take an event (its first attempt, not submitted yet); 202 is answered meanwhile."""
         task = asyncio.get_running_loop().create_task(self._run(first))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
     async def _run(self, first: Invocation) -> None:
         deadline = first.received_at + self.config.max_event_age
@@ -89,6 +90,7 @@ class AsyncInvoker:
             invocation_type="Event",
             trace_id=previous.trace_id,
             client_context=previous.client_context,
+            tenant_id=previous.tenant_id,
             hooks=previous.hooks,
             attempt=attempt,
         )

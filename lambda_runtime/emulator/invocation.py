@@ -57,6 +57,8 @@ class Invocation:
     invocation_type: str = "RequestResponse"
     trace_id: str | None = None
     client_context: str | None = None
+    #: The caller's ``TenantId`` (tenant isolation mode), sent as ``Lambda-Runtime-Aws-Tenant-Id``.
+    tenant_id: str | None = None
     hooks: InvocationHooks = NO_HOOKS
     received_at: float = field(default_factory=time.time)
     #: 1 for the first attempt; retries of an ``Event`` invocation count up.
@@ -69,6 +71,9 @@ class Invocation:
     #: Done once the invocation is finished (its record complete).
     done: asyncio.Future[None] = field(init=False)
     finished: bool = False
+    #: Index of the environment started for this event while it waits (it is delivered there, as Lambda places
+    #: an invocation on the environment its cold start makes); ``None``: the first idle one takes it.
+    bound_env: int | None = None
     #: The timeout timer, from delivery until the invocation ends.
     timer: asyncio.TimerHandle | None = None
 

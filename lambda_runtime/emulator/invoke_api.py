@@ -97,21 +97,73 @@ class InvokeApi:
 
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        refused = self._refuse_before_reading(request, invocation_type)
+        if refused is not None:
+            return refused
+        payload = await request.read()
+        found = self._read_invocation(request, invocation_type, payload, received_at)
+        if isinstance(found, web.Response):
+            return found
+        inv = found
+        if invocation_type == "DryRun":
+            return web.Response(status=204, headers={"X-Amzn-RequestId": inv.request_id})
+        if invocation_type == "Event":
+            if not self.async_invoker.accept(inv):
+                return self.throttled()
+            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
+        if not self.pool.submit(inv):
+            return self.throttled()
+        answer = await asyncio.shield(inv.answer_future)
+        tail = request.headers.get("X-Amz-Log-Type") == "Tail"
+        if tail:
+            # Lambda's Tail log ends with the END and REPORT lines, which exist once the invocation is over (the
+            # runtime's next /next): a caller who asks for it trades the early answer for the whole log.
+            await asyncio.shield(inv.done)
+        headers = {
+            "X-Amzn-RequestId": inv.request_id,
+            "X-Amz-Executed-Version": "$LATEST",
+            "X-Amzn-Trace-Id": inv.trace_id or "",
+            "x-amzn-Remapped-Content-Length": "0",  # as Lambda's answers have it
+        }
+        if answer.function_error:
+            headers["X-Amz-Function-Error"] = answer.function_error
+        if answer.status != 200:
+            headers["X-Amzn-ErrorType"] = "ServiceException"
+        if tail:
+            headers["X-Amz-Log-Result"] = tail_log(inv)
+        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)
+
+    def _refuse_before_reading(self, request: web.Request, invocation_type: str) -> web.Response | None:
+        """Refusals that need no body: an unknown function, invocation type or tenant, a body far too big."""
         config = self.config
-        name, qualifier = split_function_ref(request.match_info["function"])
+        asked = request.match_info["function"]
+        name, qualifier = split_function_ref(asked)
         qualifier = request.query.get("Qualifier", qualifier)
         if name != config.function_name or qualifier not in (None, "$LATEST"):
-            suffix = f":{qualifier}" if qualifier and name == config.function_name else ""
-            return service_error(404, "ResourceNotFoundException", f"Function not found: {config.function_arn}{suffix}")
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            arn = config.function_arn.rsplit(":", 1)[0] + f":{name}" + (f":{qualifier}" if qualifier else "")
+            return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             message = f"Unsupported invocation type {invocation_type!r}"
             return service_error(400, "InvalidParameterValueException", message)
-        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_REQUEST
+        tenant = request.headers.get("X-Amz-Tenant-Id")
+        if config.tenant_isolation and not tenant:
+            message = "The function uses tenant isolation mode: the invocation must give a TenantId."
+            return service_error(400, "InvalidParameterValueException", message)
+        if tenant and not config.tenant_isolation:
+            message = "TenantId is only accepted by functions in tenant isolation mode."
+            return service_error(400, "InvalidParameterValueException", message)
         if request.content_length is not None and request.content_length > MAX_READ_SIZE:
             return service_error(413, "RequestEntityTooLargeException", "Request too large")
-        payload = await request.read()
-        if len(payload) > limit:  # never truncated: refused, in Lambda's words
+        return None
+
+    def _read_invocation(
+        self, request: web.Request, invocation_type: str, payload: bytes, received_at: float
+    ) -> Invocation | web.Response:
+        """The invocation the request asks for, or why it is refused (never truncated: refused, in Lambda's words)."""
+        config = self.config
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_REQUEST
+        if len(payload) > limit:
             if invocation_type == "Event":
                 message = (
                     f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
@@ -123,8 +175,6 @@ class InvokeApi:
             # Lambda parses the event before anything runs; test hooks let it through, to test runtimes with it.
             message = f"Could not parse request body into json: Could not parse payload into json: {problem}"
             return service_error(400, "InvalidRequestContentException", message)
-        if invocation_type == "DryRun":
-            return web.Response(status=204)
         client_context: str | None = None
         if raw_context := request.headers.get("X-Amz-Client-Context"):
             try:
@@ -138,30 +188,12 @@ class InvokeApi:
             return service_error(400, "InvalidRequestContentException", str(e))
         if self.pool.stopping:
             return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
-        inv = Invocation(
+        return Invocation(
             payload=payload if payload else b"{}",
             invocation_type=invocation_type,
             trace_id=request.headers.get("X-Amzn-Trace-Id") or new_trace_id(),
             client_context=client_context,
+            tenant_id=request.headers.get("X-Amz-Tenant-Id") or None,
             hooks=hooks,
             received_at=received_at,
         )
-        if invocation_type == "Event":
-            self.async_invoker.accept(inv)
-            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
-        if not self.pool.submit(inv):
-            return self.throttled()
-        answer = await asyncio.shield(inv.answer_future)
-        tail = request.headers.get("X-Amz-Log-Type") == "Tail"
-        if tail:
-            # Lambda's Tail log ends with the END and REPORT lines, which exist once the invocation is over (the
-            # runtime's next /next): a caller who asks for it trades the early answer for the whole log.
-            await asyncio.shield(inv.done)
-        headers = {"X-Amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": "$LATEST"}
-        if answer.function_error:
-            headers["X-Amz-Function-Error"] = answer.function_error
-        if answer.status != 200:
-            headers["X-Amzn-ErrorType"] = "ServiceException"
-        if tail:
-            headers["X-Amz-Log-Result"] = tail_log(inv)
-        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)

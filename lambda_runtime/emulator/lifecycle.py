@@ -24,12 +24,13 @@ logger = logging.getLogger("lambda_runtime.emulator")
 
 
 class Scheduler(Protocol):
-    """What the life cycle needs of the pool: whether it is stopping, the first waiting event, a new round."""
+    """What the life cycle needs of the pool: whether it is stopping, the event waiting for an environment, a
+    new round."""
 
     @property
     def stopping(self) -> bool: ...
 
-    def take_first(self) -> Invocation | None: ...
+    def take_for(self, env: Environment) -> Invocation | None: ...
 
     def dispatch(self) -> None: ...
 
@@ -151,7 +152,7 @@ class Lifecycle:
             init_lines=tuple(env.init_lines),
             environment=env.instance,
         )
-        inv = self.pool.take_first()
+        inv = self.pool.take_for(env)
         if inv is not None:
             self.answer_init_failure(inv, pending)
         else:

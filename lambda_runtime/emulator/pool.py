@@ -66,7 +66,9 @@ class Pool:
         if not self.has_room():
             return False
         self.ledger.add(inv)
-        failed = next((env for env in self.envs if env.pending_init_failure is not None), None)
+        failed = next(
+            (env for env in self.envs if env.pending_init_failure is not None and env.tenant == inv.tenant_id), None
+        )
         if failed is not None:
             pending, failed.pending_init_failure = failed.pending_init_failure, None
             assert pending is not None
@@ -76,11 +78,12 @@ class Pool:
         self.dispatch()
         return True
 
-    def take_first(self) -> Invocation | None:
-        """Take the first waiting event out of the queue (to give it an init failure), if any."""
-        if not self.queue:
+    def take_for(self, env: Environment) -> Invocation | None:
+        """Take the event waiting for ``env`` out of the queue (to give it its init failure), if any."""
+        inv = self._next_for(env)
+        if inv is None:
             return None
-        inv = self.queue.popleft()
+        self.queue.remove(inv)
         self._changed()
         return inv
 
@@ -107,26 +110,52 @@ class Pool:
         if self.stopping:
             return
         for env in self.envs:
-            if not self.queue:
-                break
-            if env.state is EnvState.IDLE and env.pending_next is not None:
-                self._deliver(env)
-        # Idle ones left here have no /next waiting (it failed or hung up): they will call again soon.
-        coming = sum(1 for env in self.envs if env.state in (EnvState.INIT, EnvState.IDLE))
-        for env in self.envs:
-            if len(self.queue) <= coming:
-                break
-            if env.state is EnvState.STOPPED:
-                self.lifecycle.start_runtime(env)
-                coming += 1
+            if self.queue and env.state is EnvState.IDLE and env.pending_next is not None:
+                inv = self._next_for(env)
+                if inv is not None:
+                    self._deliver(env, inv)
+        if self.queue:
+            self._start_for_unserved()
         self._changed()
 
-    def _deliver(self, env: Environment) -> None:
+    def _next_for(self, env: Environment) -> Invocation | None:
+        """The first queued event ``env`` may take: one started for it, or one of its tenant bound to none."""
+        for inv in self.queue:
+            if inv.bound_env == env.index or (inv.bound_env is None and inv.tenant_id == env.tenant):
+                return inv
+        return None
+
+    def _start_for_unserved(self) -> None:
+        """Start an environment (a cold start) for each queued event no idle or starting one will take."""
+        coming = (EnvState.INIT, EnvState.IDLE)
+        for inv in self.queue:
+            if inv.bound_env is not None and self.envs[inv.bound_env].state not in coming:
+                inv.bound_env = None  # its environment failed or went away: the next one will do
+        # Idle ones here have no /next waiting (it failed or hung up): they will call again soon.
+        spare = [env for env in self.envs if env.state in coming and all(i.bound_env != env.index for i in self.queue)]
+        for inv in self.queue:
+            if inv.bound_env is not None:
+                continue
+            mine = next((env for env in spare if env.tenant == inv.tenant_id), None)
+            if mine is not None:
+                spare.remove(mine)
+                continue
+            slot = next((env for env in self.envs if env.state is EnvState.STOPPED), None)
+            if slot is None:
+                # Tenant isolation: an idle environment of another tenant makes room (it stops; then a new round).
+                other = next((env for env in spare if env.state is EnvState.IDLE), None)
+                if other is not None:
+                    spare.remove(other)
+                    self.lifecycle.reclaim(other)
+                continue  # queueing mode: it waits for a busy one to free up
+            self.lifecycle.start_runtime(slot, inv.tenant_id)
+            inv.bound_env = slot.index
+
+    def _deliver(self, env: Environment, inv: Invocation) -> None:
         waiter, env.pending_next = env.pending_next, None
         assert waiter is not None
         if waiter.gone or waiter.future.done():
             return  # the runtime hung up; it will call again or exit
-        inv = self.queue[0]
         fault = inv.hooks.take_fault("next")
         env.thaw()
         if fault is not None:
@@ -134,7 +163,7 @@ class Pool:
         if fault is not None and fault.mode != "stall":
             waiter.future.set_result(Delivery(None, fault))  # not delivered: it stays first in the queue
             return
-        self.queue.popleft()
+        self.queue.remove(inv)
         now = time.time()
         inv.record.delivered_at = now
         inv.record.runtime_pid = env.pid

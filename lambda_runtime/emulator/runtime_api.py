@@ -116,6 +116,8 @@ class RuntimeApi:
         }
         if inv.client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = inv.client_context
+        if inv.tenant_id is not None:
+            headers["Lambda-Runtime-Aws-Tenant-Id"] = inv.tenant_id
         return headers
 
     def _end_invocation(self, env: Environment, inv: Invocation, now: float) -> None:

@@ -229,7 +229,7 @@ def botocore_message_member(shape: str) -> str:
     model = botocore.session.get_session().get_service_model("lambda")
     members = model.shape_for(shape).members
     (name,) = (m for m in members if m.lower() == "message")
-    return name
+    return str(name)
 
 
 def test_error_bodies_are_shaped_as_botocore_models_them(emulator: Callable[..., Emulator], tmp_path: Path) -> None:

@@ -199,7 +199,7 @@ class Emulator(Caller):
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``: both the Invoke API and the Runtime API."""
+        """``http://127.0.0.1:<port>``: the Invoke API (each environment has a Runtime API port of its own)."""
         return self.server.url
 
     @property

@@ -72,7 +72,8 @@ class Invocation:
     done: asyncio.Future[None] = field(init=False)
     finished: bool = False
     #: Index of the environment started for this event while it waits (it is delivered there, as Lambda places
-    #: an invocation on the environment its cold start makes); ``None``: the first idle one takes it.
+    #: an invocation on the environment its cold start makes; not in queueing mode); ``None``: the first idle
+    #: one takes it.
     bound_env: int | None = None
     #: The timeout timer, from delivery until the invocation ends.
     timer: asyncio.TimerHandle | None = None

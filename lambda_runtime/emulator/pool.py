@@ -36,7 +36,8 @@ class Pool:
         self.envs = [self.lifecycle.new_environment(i) for i in range(config.concurrency)]
         self.queue: collections.deque[Invocation] = collections.deque()
         self.stopping = False
-        self._room_waiters: list[asyncio.Future[None]] = []
+        #: Called when room for one more event may have appeared (the ``Event`` queue waits for it).
+        self.on_room: Callable[[], None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -51,15 +52,6 @@ class Pool:
         """Whether one more event fits: ``concurrency`` running plus ``queue_size`` waiting."""
         busy = sum(1 for env in self.envs if env.current is not None)
         return busy + len(self.queue) < self.config.concurrency + self.config.queue_size
-
-    async def wait_for_room(self) -> None:
-        while not self.has_room():
-            waiter = asyncio.get_running_loop().create_future()
-            self._room_waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                self._room_waiters.remove(waiter)
 
     def submit(self, inv: Invocation) -> bool:
         """Queue an event for the next idle environment. False (nothing done) when there is no room."""
@@ -99,9 +91,8 @@ class Pool:
 
     def _changed(self) -> None:
         self.store.set_queued(len(self.queue))
-        for waiter in self._room_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if self.on_room is not None:
+            self.on_room()
 
     # -- delivery ------------------------------------------------------------------------------------
 
@@ -149,7 +140,8 @@ class Pool:
                     self.lifecycle.reclaim(other)
                 continue  # queueing mode: it waits for a busy one to free up
             self.lifecycle.start_runtime(slot, inv.tenant_id)
-            inv.bound_env = slot.index
+            if self.config.queue_size == 0:  # queueing mode: the first environment free takes it, warm or not
+                inv.bound_env = slot.index
 
     def _deliver(self, env: Environment, inv: Invocation) -> None:
         waiter, env.pending_next = env.pending_next, None

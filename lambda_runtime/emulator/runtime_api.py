@@ -38,6 +38,11 @@ def reset_connection(request: web.BaseRequest) -> web.Response:
     return web.Response(status=500)
 
 
+def not_an_environment() -> web.Response:
+    """A Runtime API call on the Invoke API port: no runtime was given this address, so it changes nothing."""
+    return runtime_error(403, "InvalidStateTransition", "Not a Runtime API address: no environment listens here")
+
+
 def injected_500(what: str) -> web.Response:
     return runtime_error(500, "ServiceException", f"Injected fault: {what}")
 
@@ -50,7 +55,7 @@ class RuntimeApi:
         config: EmulatorConfig,
         pool: Pool,
         ledger: Ledger,
-        env_for: Callable[[web.BaseRequest], Environment],
+        env_for: Callable[[web.BaseRequest], Environment | None],
     ) -> None:
         self.config = config
         self.pool = pool
@@ -66,6 +71,8 @@ class RuntimeApi:
 
     async def next(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         now = time.time()
         if env.state is EnvState.STOPPED or self.pool.stopping:
             return runtime_error(403, "InvalidStateTransition", "No runtime is running in this environment")
@@ -156,6 +163,8 @@ class RuntimeApi:
     ) -> web.StreamResponse:
         """A result post: faults first (drop, 500), then ``record`` it unless it is refused."""
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         found = self._lookup(env, request)
         fault = found.hooks.take_fault("response") if isinstance(found, Invocation) else None
         if fault is not None:
@@ -207,6 +216,8 @@ class RuntimeApi:
 
     async def init_error(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         body = await request.read()
         answer = self._error_answer(body, request, "Runtime.Unknown")
         current = env.current

@@ -73,6 +73,35 @@ class Environment:
         self._start_task: asyncio.Task[None] | None = None
         self._reaped = asyncio.Event()
 
+    # -- the state machine: every move goes through one of these, which assert it is a legal one ---------
+
+    def _move(self, to: EnvState, *legal_from: EnvState) -> None:
+        assert self.state in legal_from, f"environment {self.index}: illegal move {self.state.value} -> {to.value}"
+        self.state = to
+
+    def wait_for_event(self, waiter: NextWaiter) -> None:
+        """The runtime called ``/next``: the init or the invocation is over, it is idle (unless being reset)."""
+        assert self.current is None, "the current invocation ends before the runtime waits for another"
+        self.pending_next = waiter
+        if self.state is not EnvState.RESETTING:
+            self._move(EnvState.IDLE, EnvState.INIT, EnvState.IDLE, EnvState.BUSY)
+
+    def deliver(self, inv: Invocation) -> None:
+        """An event goes to the idle runtime: the invocation lasts until its next ``/next``."""
+        assert self.current is None
+        self._move(EnvState.BUSY, EnvState.IDLE)
+        self.current = inv
+        self.deliveries += 1
+
+    def take_current(self) -> Invocation | None:
+        """The invocation in progress ends now (``/next``, exit, timeout, a late init error): it is handed back."""
+        inv, self.current = self.current, None
+        return inv
+
+    def reset(self) -> None:
+        """The runtime is to be stopped (init error, timeout, reclaim, shutdown): nothing more is delivered."""
+        self._move(EnvState.RESETTING, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
+
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
@@ -85,9 +114,7 @@ class Environment:
 
     def begin_start(self, command: list[str], env: dict[str, str], cwd: str) -> asyncio.Task[None]:
         """Enter the init state at once and start the process in a task (its failure propagates there)."""
-        if self.state is not EnvState.STOPPED:
-            raise RuntimeError(f"environment {self.index} is {self.state.value}, cannot start")
-        self.state = EnvState.INIT
+        self._move(EnvState.INIT, EnvState.STOPPED)
         self.generation += 1
         self.started_at = time.time()
         self.cold_init_ms = None
@@ -115,7 +142,7 @@ class Environment:
         except BaseException:
             output.close_unused()
             self.last_pid = None
-            self.state = EnvState.STOPPED
+            self._move(EnvState.STOPPED, EnvState.INIT, EnvState.RESETTING)
             self._reaped.set()
             raise
         self.process = process
@@ -131,7 +158,8 @@ class Environment:
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
         await output.wait_closed(timeout=2.0)
-        previous, self.state, self.process = self.state, EnvState.STOPPED, None
+        previous, self.process = self.state, None
+        self._move(EnvState.STOPPED, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
         try:
             self._on_exit(self, returncode, previous)
         finally:
@@ -161,8 +189,7 @@ class Environment:
                 await self._start_task
         if self.state is EnvState.STOPPED:
             return
-        if self.state is not EnvState.RESETTING:
-            self.state = EnvState.RESETTING
+        self.reset()
         # A frozen process cannot act on SIGTERM: thaw it first, so that it can clean up in its grace period.
         self.signal_group(signal.SIGCONT)
         self.frozen = False

@@ -85,7 +85,7 @@ class Lifecycle:
     def reclaim(self, env: Environment) -> None:
         """Stop an idle environment (its slot is free again once the process is gone)."""
         logger.info("env %d: environment %s reclaimed (idle)", env.index, env.instance)
-        env.state = EnvState.RESETTING
+        env.reset()
         task = asyncio.get_running_loop().create_task(env.stop(self.config.kill_grace))
         self._reclaiming.add(task)
         task.add_done_callback(self._reclaiming.discard)
@@ -118,7 +118,7 @@ class Lifecycle:
 
     def _on_exit(self, env: Environment, returncode: int, previous: EnvState) -> None:
         now = time.time()
-        inv, env.current = env.current, None
+        inv = env.take_current()
         env.resolve_pending_next()
         if inv is not None:
             inv.record.exit_code = returncode
@@ -174,8 +174,8 @@ class Lifecycle:
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
         logger.warning("%s timed out after %.2f s", inv.request_id, self.config.timeout)
         self.ledger.platform_line(inv, f"{utc_stamp(now)} {inv.request_id} {message}")
-        env.current = None
+        env.take_current()
         timed_out = Answer.function_failure("Sandbox.Timedout", f"RequestId: {inv.request_id} Error: {message}")
         self.ledger.finish(inv, now, "timeout", env, answer=timed_out)
-        env.state = EnvState.RESETTING
+        env.reset()
         env.signal_group(signal.SIGKILL)  # the exit watcher then cleans up; the next event gets a fresh runtime

@@ -160,13 +160,11 @@ class Pool:
         inv.record.delivered_at = now
         inv.record.runtime_pid = env.pid
         inv.record.environment = env.instance
-        env.deliveries += 1
         inv.deadline_ms = inv.record.deadline_ms = int((now + self.config.timeout) * 1000)
         if env.cold_init_ms is not None:
             inv.record.init_ms, env.cold_init_ms = env.cold_init_ms, None
             inv.log_lines[:0] = env.init_lines
-        env.current = inv
-        env.state = EnvState.BUSY
+        env.deliver(inv)
         self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")
         inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self.lifecycle.on_timeout, env, inv)
         waiter.future.set_result(Delivery(inv, fault))

@@ -90,9 +90,7 @@ class RuntimeApi:
         elif env.state is EnvState.INIT:
             env.cold_init_ms = (now - env.started_at) * 1000.0
         future: asyncio.Future[Delivery | None] = asyncio.get_running_loop().create_future()
-        env.pending_next = NextWaiter(request, future)
-        if env.state is not EnvState.RESETTING:
-            env.state = EnvState.IDLE
+        env.wait_for_event(NextWaiter(request, future))
         self.pool.dispatch()
         if not future.done() and env.state is EnvState.IDLE:
             if self.config.freeze:
@@ -129,7 +127,7 @@ class RuntimeApi:
 
     def _end_invocation(self, env: Environment, inv: Invocation, now: float) -> None:
         """The runtime asked for the next event: the current invocation ends here."""
-        env.current = None
+        env.take_current()
         no_response = Answer.function_failure(
             "Runtime.NoResponse",
             f"RequestId: {inv.request_id} Error: the runtime asked for the next event "
@@ -225,12 +223,12 @@ class RuntimeApi:
             self.pool.lifecycle.fail_init(env, lambda _rid: answer)
         elif env.state is EnvState.BUSY and current is not None and not current.answered:
             # Not an init any more, but the runtime gave up: the event it holds gets the error.
-            env.current = None
+            env.take_current()
             self.ledger.finish(current, time.time(), "error", env, answer=answer)
         else:
             return runtime_error(403, "InvalidStateTransition", "/init/error is only valid during init")
         logger.warning("runtime reported an init error: %s", answer.error_type)
-        env.state = EnvState.RESETTING
+        env.reset()
         self.pool.spawn(self._reap_after_init_error(env))
         return web.json_response({"status": "OK"}, status=202)
 

@@ -38,7 +38,12 @@ from benchmarks.procs import EmulatorProcess
 from benchmarks.stats import summarize
 
 RESULTS = Path(__file__).parent / "results"
-MODES = {"inline": "bench_handlers.inline", "deferred": "bench_handlers.deferred"}
+#: critical_only: C alone, the baseline (what the function would need if the deferrable work did not exist).
+MODES = {
+    "critical_only": "bench_handlers.handler_only",
+    "inline": "bench_handlers.inline",
+    "deferred": "bench_handlers.deferred",
+}
 C_MS, D_MS = 5.0, 50.0
 
 
@@ -105,6 +110,7 @@ def run_one(
         for result in answered:  # every invocation answered ends: its record comes (deferred work included)
             tail.wait(result["request_id"], timeout=120)
     records = [tail.records[r["request_id"]] for r in answered]
+    first_received = min((r["received_at"] for r in records), default=0.0)
     ok = [r["client_ms"] for r in answered if not r["failed"]]
     client_ms = summarize(ok)
     steady = [r for r in client.results if r["planned_s"] >= warmup]
@@ -130,20 +136,37 @@ def run_one(
         "steady_p50_ms": steady_ms["p50"],
         "steady_p99_ms": steady_ms["p99"],
         "steady_429": sum(r["status"] == 429 for r in steady),
+        "steady_peak_busy": peak_busy(records, first_received + warmup),
     }
+
+
+def peak_busy(records: Sequence[dict[str, Any]], since: float) -> int:
+    """Most invocations in progress at once (delivered, not yet ended) from epoch second ``since`` on: how many
+    environments the load needs once the cold-start burst is over."""
+    edges = []
+    for r in records:
+        start, end = r.get("delivered_at"), r.get("next_at")
+        if start is not None and end is not None and end >= since:
+            edges += [(max(start, since), 1), (end, -1)]
+    busy = peak = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        busy += step
+        peak = max(peak, busy)
+    return peak
 
 
 def table(runs: Sequence[dict[str, Any]]) -> str:
     head = (
         "| mode | rate/s | sent | ok | 429s | client p50 / p99 ms | steady p50 / p99 ms | steady 429s "
-        "| environments | cold starts | billed ms total | billed ms p50 |"
+        "| environments (cold starts) | steady peak busy | billed ms total | billed ms p50 |"
     )
     lines = [head, "|" + "---|" * 12]
     for r in runs:
         lines.append(
             f"| {r['mode']} | {r['rate']:g} | {r['sent']} | {r['ok']} | {r['throttled_429']} "
             f"| {r['client_p50_ms']:.1f} / {r['client_p99_ms']:.1f} | {r['steady_p50_ms']:.1f} / "
-            f"{r['steady_p99_ms']:.1f} | {r['steady_429']} | {r['environments']} | {r['cold_starts']} "
+            f"{r['steady_p99_ms']:.1f} | {r['steady_429']} | {r['environments']} ({r['cold_starts']}) "
+            f"| {r['steady_peak_busy']} "
             f"| {r['billed_ms_total']} | {r['billed_ms_p50']:.0f} |"
         )
     return "\n".join(lines)
@@ -155,8 +178,8 @@ def chart(runs: Sequence[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = {"inline": "#d62728", "deferred": "#2ca02c"}
-    figure, (latency, envs, billed) = plt.subplots(1, 3, figsize=(15, 4.6))
+    colors = {"critical_only": "#7f7f7f", "inline": "#d62728", "deferred": "#2ca02c"}
+    figure, (latency, envs, throttled, billed) = plt.subplots(1, 4, figsize=(19, 4.6))
     for mode, color in colors.items():
         mine = [r for r in runs if r["mode"] == mode]
         rates = [r["rate"] for r in mine]
@@ -164,12 +187,15 @@ def chart(runs: Sequence[dict[str, Any]], path: Path, title: str) -> None:
         latency.plot(rates, [r["steady_p99_ms"] for r in mine], "s--", color=color, label=f"{mode} p99 (steady)")
         latency.plot(rates, [r["client_p99_ms"] for r in mine], "^:", color=color, label=f"{mode} p99 (all)")
         envs.plot(rates, [r["environments"] for r in mine], "o-", color=color, label=f"{mode} environments")
-        envs.plot(rates, [r["throttled_429"] for r in mine], "x:", color=color, label=f"{mode} 429s")
+        envs.plot(rates, [r["steady_peak_busy"] for r in mine], "s--", color=color, label=f"{mode} peak busy")
+        throttled.plot(rates, [r["throttled_429"] for r in mine], "x-", color=color, label=f"{mode} all")
+        throttled.plot(rates, [r["steady_429"] for r in mine], "o:", color=color, label=f"{mode} steady")
         billed.plot(rates, [r["billed_ms_total"] / 1000 for r in mine], "o-", color=color, label=mode)
     latency.set(title="client latency (from the planned send)", xlabel="requests/s", ylabel="ms", yscale="log")
-    envs.set(title="environments used (= cold starts) and 429s", xlabel="requests/s", ylabel="count")
+    envs.set(title="environments started (= cold starts), peak busy (steady)", xlabel="requests/s", ylabel="count")
+    throttled.set(title="429 TooManyRequestsException", xlabel="requests/s", ylabel="answers")
     billed.set(title="total billed duration", xlabel="requests/s", ylabel="billed seconds")
-    for ax in (latency, envs, billed):
+    for ax in (latency, envs, throttled, billed):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     figure.suptitle(title, fontsize=10)

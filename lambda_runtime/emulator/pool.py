@@ -20,7 +20,7 @@ from lambda_runtime.emulator.store import Store
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
-SHUTTING_DOWN = Answer(b'{"Type":"Service","message":"The emulator is shutting down"}', status=503)
+SHUTTING_DOWN = Answer(b'{"Type":"Service","Message":"The emulator is shutting down"}', status=503)  # ServiceException
 
 
 class Pool:

@@ -30,6 +30,7 @@ RECORD_FIELDS = (
     "billed_ms",
     "init_ms",
     "max_memory_used_mb",
+    "runtime_pid",
 )
 Sample = dict[str, Any]
 

@@ -8,6 +8,7 @@ of no-op jobs (timed per call), then releases and joins them (timed separately: 
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from benchmarks.profiles import Profile
 from benchmarks.stats import summarize
 from lambda_runtime.config import Settings
 from lambda_runtime.context import Invocation, LambdaContext
-from lambda_runtime.deferred import JobRunner
+from lambda_runtime.jobs.phase import JobRunner
 
 
 def units(profile: Profile) -> int:
@@ -32,31 +33,29 @@ def _nothing() -> None:
 def micro(profile: Profile, start_now: bool) -> dict[str, Any]:
     batch = profile.defer_batch
     settings = Settings(runtime_api="127.0.0.1:9001", handler="bench_handlers.noop", defer_max_pending=batch)
-    runner = JobRunner(settings.defer_workers, batch, settings.defer_margin_ms, "raise", True)
+    runner = JobRunner.from_settings(settings, replace_process=lambda: sys.exit("a benchmark job overran"))
     per_call: list[float] = []
     per_job_drain: list[float] = []
-    try:
-        for rep in range(profile.defer_reps + 10):  # the first 10 warm up
-            deadline = str(int(time.time() * 1000) + 60_000)
-            headers = CaseInsensitiveDict({"Lambda-Runtime-Deadline-Ms": deadline})  # as the runtime's client has them
-            invocation = Invocation(f"req-{rep}", b"{}", headers)
-            context = LambdaContext(invocation, settings, runner)
-            defer = context.defer
-            start = time.perf_counter_ns()
-            for _ in range(batch):
-                defer(_nothing, start_now=start_now)
-            deferred = time.perf_counter_ns()
-            assert context.batch is not None
-            context.batch.release()
-            summary = context.batch.join()
-            drained = time.perf_counter_ns()
-            if summary.ok != batch:
-                raise RuntimeError(f"defer micro-benchmark: {summary}")
-            if rep >= 10:
-                per_call.append((deferred - start) / batch / 1000)
-                per_job_drain.append((drained - deferred) / batch / 1000)
-    finally:
-        runner.pool.shutdown(wait=True)
+    for rep in range(profile.defer_reps + 10):  # the first 10 warm up
+        deadline = str(int(time.time() * 1000) + 60_000)
+        headers = CaseInsensitiveDict({"Lambda-Runtime-Deadline-Ms": deadline})  # as the runtime's client has them
+        invocation = Invocation(f"req-{rep}", b"{}", headers)
+        context = LambdaContext(invocation, settings, runner)
+        defer = context.defer
+        start = time.perf_counter_ns()
+        for _ in range(batch):
+            defer(_nothing, start_now=start_now)
+        deferred = time.perf_counter_ns()
+        jobs = context.end()
+        assert jobs is not None
+        jobs.release()
+        summary = jobs.join()
+        drained = time.perf_counter_ns()
+        if summary.counts["ok"] != batch:
+            raise RuntimeError(f"defer micro-benchmark: {summary}")
+        if rep >= 10:
+            per_call.append((deferred - start) / batch / 1000)
+            per_job_drain.append((drained - deferred) / batch / 1000)
     return {"defer_call_us": summarize(per_call), "release_join_per_job_us": summarize(per_job_drain)}
 
 

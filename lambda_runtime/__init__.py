@@ -2,7 +2,7 @@
 
 from lambda_runtime.context import LambdaContext
 from lambda_runtime.errors import DeferRejected, LambdaRuntimeError
-from lambda_runtime.jobs import Job, current_job, on_job_error
+from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
 
 __version__ = "0.1.0"
 
@@ -12,6 +12,7 @@ __all__ = [
     "LambdaContext",
     "LambdaRuntimeError",
     "__version__",
+    "after_jobs",
     "current_job",
     "on_job_error",
 ]

@@ -40,9 +40,12 @@ class Settings(NamedTuple):
     defer_workers: int = 4
     defer_max_pending: int = 64
     defer_margin_ms: int = 100
+    defer_max_abandoned: int = 8
     defer_overrun: str = "abandon"
     defer_when_full: str = "raise"
     defer_on_error: bool = True
+    # Set only by the runtime itself when it replaced its process image with a `/next` already sent (restart.py).
+    pending_next_fd: int = -1
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], handler: str | None = None) -> Settings:
@@ -68,9 +71,11 @@ class Settings(NamedTuple):
             defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _positive(int)),
             defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _positive(int)),
             defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _non_negative_int),
+            defer_max_abandoned=env.parse("LAMBDA_RUNTIME_DEFER_MAX_ABANDONED", 8, _non_negative_int),
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
             defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
+            pending_next_fd=env.parse("_LAMBDA_RUNTIME_PENDING_NEXT_FD", -1, _non_negative_int),
         )
 
 

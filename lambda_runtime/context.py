@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from lambda_runtime.config import Settings
-from lambda_runtime.deferred import Batch, JobRunner
-from lambda_runtime.errors import InvocationError
-from lambda_runtime.jobs import Job
+from lambda_runtime.errors import DeferRejected, InvocationError
+from lambda_runtime.jobs.batch import Batch
+from lambda_runtime.jobs.job import Job, check_job, default_name
+from lambda_runtime.jobs.phase import JobRunner
 
 _UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
+# One lock for every context: it only orders a defer() against the end of its invocation, so it is never contended.
+_ENDING = threading.Lock()
 # Lambda's longest timeout is 15 minutes; a deadline much further out is a corrupt header, not a long invocation.
 _LONGEST_DEADLINE_MS = 16 * 60 * 1000
 
@@ -64,7 +68,8 @@ class LambdaContext:
         self.identity = _cognito_identity(invocation.header("Lambda-Runtime-Cognito-Identity"))
         self.client_context = _client_context(invocation.header("Lambda-Runtime-Client-Context"))
         self._jobs = jobs
-        self.batch: Batch | None = None
+        self._batch: Batch | None = None
+        self._over = False
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self.deadline_ms - int(time.time() * 1000))
@@ -82,11 +87,26 @@ class LambdaContext:
         """Run `fn(*args, **kwargs)` after the response is posted and before the next event is fetched.
 
         `job_timeout` (seconds) bounds the job below the invocation's deadline; `start_now` starts it at once,
-        overlapping the handler (for I/O-bound work). Raises `DeferRejected` when too many jobs are pending.
+        overlapping the handler (for I/O-bound work). An `async def` function runs in an event loop of its own.
+        Raises `TypeError`/`ValueError` for bad arguments, and `DeferRejected` when too many jobs are pending or
+        the invocation is over.
         """
-        if self.batch is None:
-            self.batch = self._jobs.batch(self.aws_request_id, self.deadline_ms)
-        return self.batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now)
+        check_job(fn, job_timeout, job_name)
+        with _ENDING:
+            if self._batch is None:
+                if self._over:  # nothing was deferred and the result is posted: there is no post-response phase
+                    raise DeferRejected(
+                        f"deferred job {job_name or default_name(fn)!r} rejected: the invocation is over"
+                    )
+                self._batch = self._jobs.batch(self.aws_request_id, self.deadline_ms)
+            batch = self._batch
+        return batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now)
+
+    def end(self) -> Batch | None:
+        """The result is posted: no new batch from now on. Returns the jobs deferred so far, if any."""
+        with _ENDING:
+            self._over = True
+            return self._batch
 
     def log(self, message: str) -> None:
         sys.stdout.write(str(message))

@@ -51,4 +51,8 @@ class InvocationError(FunctionError):
 
 
 class DeferRejected(LambdaRuntimeError):
-    """`context.defer()` was refused because the invocation already has the maximum of pending jobs."""
+    """`context.defer()` was refused: the invocation has the maximum of pending jobs, or it is over."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the runtime unwinds as on Ctrl-C, naming the deferred jobs it cuts short, and exits."""

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
-import time
 from collections.abc import MutableMapping
-from typing import Any
 
 import requests
 
 from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.context import Invocation, LambdaContext
-from lambda_runtime.deferred import Batch, JobRunner
-from lambda_runtime.errors import FunctionError, RuntimeApiError
+from lambda_runtime.errors import FunctionError, RuntimeApiError, Terminated
 from lambda_runtime.handler import Handler
+from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import set_request_id
 from lambda_runtime.payloads import decode_event, encode_result, error_report
 
@@ -48,8 +44,9 @@ class InvocationLoop:
         while True:
             self.run_once()
 
-    def run_once(self) -> None:
-        invocation = self.client.next_invocation()
+    def run_once(self, invocation: Invocation | None = None) -> None:
+        """Serve one event: the one given (already fetched), or the next from the Runtime API."""
+        invocation = invocation or self.client.next_invocation()
         set_request_id(invocation.request_id)
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
         if trace_id:
@@ -70,10 +67,11 @@ class InvocationLoop:
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: report them, don't die silently
             failed = True
             self._post_error(invocation, error)
+            if isinstance(error, Terminated):  # SIGTERM during the handler: the invocation is answered, now stop
+                raise
         else:
             self._post_result(invocation, body, result_type)
-        if context is not None and context.batch is not None:
-            self._drain(context.batch, failed)
+        self.jobs.after_response(context.end() if context is not None else None, failed)
 
     def _post_result(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         try:
@@ -98,51 +96,3 @@ class InvocationLoop:
             self.client.post_error(invocation, report.error_type, report.body)
         except (RuntimeApiError, requests.RequestException) as post_failure:
             logger.error("Posting the error failed: %s", post_failure)
-
-    def _drain(self, batch: Batch, handler_failed: bool) -> None:
-        started = time.monotonic()
-        batch.release(handler_failed)
-        summary = batch.join()
-        elapsed_ms = (time.monotonic() - started) * 1000
-        fields: dict[str, Any] = {
-            "ok": summary.ok,
-            "failed": summary.failed,
-            "timedOut": summary.timed_out,
-            "rejected": summary.rejected,
-            "skipped": summary.skipped,
-            "postResponseMs": round(elapsed_ms, 3),
-        }
-        logger.info(
-            "Deferred jobs: %d ok, %d failed, %d timed out, %d rejected, %d skipped; %.1f ms after the response",
-            summary.ok,
-            summary.failed,
-            summary.timed_out,
-            summary.rejected,
-            summary.skipped,
-            elapsed_ms,
-            extra=fields,
-        )
-        if not summary.still_running:
-            return
-        names = ", ".join(job.name for job in summary.still_running)
-        if self.settings.defer_overrun == "exit":
-            logger.critical(
-                "Deferred jobs still running at the deadline (%s): exiting so Lambda replaces the "
-                "environment; the response was already sent",
-                names,
-            )
-            _exit_now(1)
-        logger.warning(
-            "Deferred jobs still running at the deadline (%s) are abandoned: they will be frozen with the "
-            "environment and may resume during a later invocation",
-            names,
-        )
-
-
-def _exit_now(status: int) -> None:
-    # sys.exit() would wait for the pool's threads at interpreter shutdown, and they are the ones that overran.
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)

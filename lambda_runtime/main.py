@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING
@@ -11,13 +12,14 @@ import requests
 
 from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
-from lambda_runtime.deferred import JobRunner
 from lambda_runtime.environ import PythonLevelEnviron
-from lambda_runtime.errors import ConfigError, RuntimeApiError
+from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import load_handler
+from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import configure_logging
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
+from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next, restart_with_next_sent
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -44,21 +46,26 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
-    jobs = JobRunner(
-        settings.defer_workers,
-        settings.defer_max_pending,
-        settings.defer_margin_ms,
-        settings.defer_when_full,
-        settings.defer_on_error,
-    )
+    jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
-        InvocationLoop(client, handler, settings, jobs, environ).run_forever()
+        loop = InvocationLoop(client, handler, settings, jobs, environ)
+        if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
+            environ.pop(PENDING_NEXT_FD, None)
+            loop.run_once(read_pending_next(settings.pending_next_fd, settings.runtime_api))
+        loop.run_forever()
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1
+    except Terminated:
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
         return 130
     return 0  # pragma: no cover - run_forever only ends by raising
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def _retry_policy(settings: Settings) -> Retrying:

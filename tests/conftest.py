@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,9 @@ def serve() -> Iterator[Callable[..., Emulator]]:
 
         def start(handler: str, **options: Any) -> Emulator:
             options.setdefault("task_root", str(FUNCTIONS))
+            # Over the process environment, not instead of it: the runtime under test keeps this interpreter's
+            # PATH and PYTHONPATH, so it is the checkout's code whatever a test adds.
+            options["env"] = {**os.environ, **options.get("env", {})}
             options.setdefault("test_hooks", True)
             return stack.enter_context(Emulator(handler, **options))
 

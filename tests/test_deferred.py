@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lambda_runtime.deferred import JobRunner
+from lambda_runtime.jobs.batch import BatchPolicy
+from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.jobs.workers import Workers
 
 
 def read_stamp(path: Path) -> tuple[float, str]:
@@ -113,19 +115,6 @@ def test_overrun_abandon_logs_and_keeps_the_environment(serve, tmp_path):
     assert second["init_ms"] is None  # same environment: abandon does not restart it
 
 
-def test_overrun_exit_replaces_the_environment_after_the_response(serve, tmp_path):
-    emu = serve("deferring.hang", timeout=1.5, env={"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"})
-    assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"
-    emu.wait_for_output("exiting so Lambda replaces the environment")
-    assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"  # a fresh init serves the next event
-    records = emu.wait_for_records(2)
-    assert records[1]["init_ms"] is not None
-    assert records[0]["responded_at"] < records[1]["delivered_at"]
-    # The process ended instead of calling /next, and it did so before the invocation deadline: no Sandbox.Timedout.
-    assert records[0]["status"] == "crash" and records[0]["error_type"] is None
-    assert records[0]["next_at"] < records[0]["deadline_ms"] / 1000
-
-
 def test_a_failing_job_is_isolated_logged_and_hooked(serve, tmp_path):
     emu = serve("deferring.fail_and_succeed", env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "ERROR_HOOK_DIR": str(tmp_path)})
     assert emu.invoke({"dir": str(tmp_path)}).json() == "fine"
@@ -168,7 +157,7 @@ def test_a_job_deferring_itself_forever_is_stopped_by_the_bound(serve):
 def test_pending_bound_raises_by_default(serve):
     emu = serve("deferring.over_the_bound", env={"LAMBDA_RUNTIME_DEFER_MAX_PENDING": "2"})
     assert emu.invoke({}).json() == ["accepted", "accepted", "rejected"]
-    emu.wait_for_output("2 ok, 0 failed, 0 timed out, 1 rejected")
+    emu.wait_for_output("2 ok, 0 failed, 0 timed out, 0 not started, 1 rejected")
 
 
 def test_pending_bound_can_run_the_job_inline(serve):
@@ -201,7 +190,7 @@ def test_no_summary_when_nothing_was_deferred(serve):
 
 
 def test_job_runner_pool_is_bounded_and_reused():
-    runner = JobRunner(workers=3, max_pending=5, margin_ms=0, when_full="raise", run_on_error=True)
+    runner = JobRunner(Workers(3, max_abandoned=0), BatchPolicy(max_pending=5), margin_ms=0)
     deadline_ms = int((time.time() + 30) * 1000)
     threads: set[str] = set()
     for _ in range(4):
@@ -211,6 +200,5 @@ def test_job_runner_pool_is_bounded_and_reused():
                 lambda: threads.add(threading.current_thread().name), (), {}, timeout=None, name=None, start_now=False
             )
         batch.release()
-        assert batch.join().ok == 5
+        assert batch.join().counts["ok"] == 5
     assert 1 <= len(threads) <= 3
-    runner.pool.shutdown()

@@ -10,6 +10,7 @@ def test_all_is_pinned():
         "LambdaContext",
         "LambdaRuntimeError",
         "__version__",
+        "after_jobs",
         "current_job",
         "on_job_error",
     ]

@@ -84,3 +84,20 @@ def cold(event: Event, context: Any) -> None:
     if event.get("exit"):
         os._exit(0)
     return None
+
+
+def hang(event: Event, context: Any) -> None:
+    """Leaves a deferred job that ignores its cancellation and never ends (for the "after hung jobs" scenario)."""
+    context.defer(time.sleep, 3600)
+    return None
+
+
+def deferred_io(event: Event, context: Any) -> dict[str, bool]:
+    """A healthy invocation: one deferred I/O-bound job of `d_ms`."""
+    context.defer(work, "io", event["d_ms"], 0)
+    return RESULT
+
+
+def route(event: Event, context: Any) -> Any:
+    """One environment, several behaviours: `event["do"]` names the handler."""
+    return globals()[event["do"]](event, context)

@@ -9,6 +9,7 @@ from typing import Protocol
 from lambda_runtime.emulator.config import EmulatorConfig
 from lambda_runtime.emulator.invocation import Answer, Invocation
 from lambda_runtime.emulator.records import Status
+from lambda_runtime.emulator.responses import exit_reason
 from lambda_runtime.emulator.store import JsonLinesFile, Store
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -95,6 +96,16 @@ class Ledger:
             init = f"Init Duration: {record.init_ms:.2f} ms\t" if record.init_ms is not None else ""
             self.platform_line(inv, f"INIT_REPORT {init}Phase: init\tStatus: error\tError Type: {record.error_type}")
             return
+        if record.status == "crash":
+            # An exit ends the invocation as an error even after /response: the caller keeps the response it had,
+            # but Lambda logs the exit and reports Runtime.ExitError (so an Event invocation is retried). Modelled
+            # on the upstream emulator (aws-lambda-runtime-interface-emulator, internal/lambda): rapid/handlers.go
+            # watchEvents stores Runtime.ExitError as the invocation's fatal error whether or not a response was
+            # sent; rapidcore/server.go FastInvoke skips only the default error *body* once /response was called;
+            # rapid/handlers.go handleReset reports runtimeDone status "error" with that errorType.
+            reason = exit_reason(record.exit_code or 0)
+            self.platform_line(inv, f"RequestId: {record.request_id} Error: {reason}")
+            self.platform_line(inv, "Runtime.ExitError")
         self.platform_line(inv, f"END RequestId: {record.request_id}")
         fields = [
             f"REPORT RequestId: {record.request_id}",
@@ -105,8 +116,10 @@ class Ledger:
         ]
         if record.init_ms is not None:
             fields.append(f"Init Duration: {record.init_ms:.2f} ms")
-        if record.status in ("timeout", "crash"):
-            fields.append(f"Status: {record.status}")
+        if record.status == "timeout":
+            fields.append("Status: timeout")
+        elif record.status == "crash":
+            fields.extend(["Status: error", "Error Type: Runtime.ExitError"])
         if record.environment is not None:  # not in Lambda's line: which environment served it
             fields.append(f"Environment: {record.environment}")
         self.platform_line(inv, "\t".join(fields))

@@ -30,16 +30,19 @@ _SIGNAL_NAMES = {  # as Lambda (Go) words them: "Runtime exited with error: sign
 }
 
 
+def exit_reason(returncode: int) -> str:
+    """How Lambda words a runtime's exit (RIE ``rapid/handlers.go`` ``watchEvents``)."""
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    if returncode > 0:
+        return f"Runtime exited with error: exit status {returncode}"
+    name = _SIGNAL_NAMES.get(signal.Signals(-returncode), f"signal {-returncode}")
+    return f"Runtime exited with error: signal: {name}"
+
+
 def exit_error(request_id: str, returncode: int) -> Answer:
     """The ``Runtime.ExitError`` a caller gets when the runtime exits before answering."""
-    if returncode == 0:
-        reason = "Runtime exited without providing a reason"
-    elif returncode > 0:
-        reason = f"Runtime exited with error: exit status {returncode}"
-    else:
-        name = _SIGNAL_NAMES.get(signal.Signals(-returncode), f"signal {-returncode}")
-        reason = f"Runtime exited with error: signal: {name}"
-    return Answer.function_failure("Runtime.ExitError", f"RequestId: {request_id} Error: {reason}")
+    return Answer.function_failure("Runtime.ExitError", f"RequestId: {request_id} Error: {exit_reason(returncode)}")
 
 
 def new_trace_id() -> str:

@@ -1,0 +1,188 @@
+"""The jobs of one invocation: held until the response is posted, then run and joined before `/next`."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from lambda_runtime.errors import DeferRejected
+from lambda_runtime.jobs.call import call
+from lambda_runtime.jobs.job import Job
+from lambda_runtime.jobs.workers import Workers
+
+logger = logging.getLogger("lambda_runtime.deferred")
+
+
+class BatchPolicy(NamedTuple):
+    """How the jobs of every invocation are run; from the LAMBDA_RUNTIME_DEFER_* settings."""
+
+    max_pending: int = 64
+    when_full: str = "raise"  # or "inline": run the job in the deferring thread
+    run_on_error: bool = True
+    # A job cancelled at its own timeout gets this long to stop cleanly; at the invocation's deadline it gets none,
+    # because the margin is the reserve for posting and /next.
+    cancel_grace_s: float = 0.1
+
+
+class Summary(NamedTuple):
+    """What became of one invocation's jobs: a count per outcome, and the jobs still running at the end."""
+
+    counts: Counter[str]
+    rejected: int
+    still_running: list[Job]
+
+
+class Batch:
+    """One invocation's jobs. `clock` is injectable, as tenacity's `sleep`, so deadline arithmetic tests are fast."""
+
+    def __init__(
+        self,
+        workers: Workers,
+        policy: BatchPolicy,
+        request_id: str,
+        deadline: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.workers = workers
+        self.policy = policy
+        self.request_id = request_id
+        self.deadline = deadline  # on `clock`: the invocation's deadline less the margin
+        self.clock = clock
+        self.jobs: list[Job] = []
+        self.held: list[Job] = []
+        self.released = False
+        self.closed = False
+        self.rejected = 0
+        self.changed = threading.Condition()
+
+    def defer(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        timeout: float | None = None,
+        name: str | None = None,
+        start_now: bool = False,
+    ) -> Job:
+        job = Job(
+            fn,
+            args,
+            kwargs,
+            request_id=self.request_id,
+            deadline=self.deadline,
+            timeout=timeout,
+            name=name,
+            clock=self.clock,
+        )
+        with self.changed:
+            # Every job of the invocation counts until the invocation is over, finished or not, so a job that
+            # keeps deferring itself is stopped by the bound rather than spinning until the deadline.
+            full = self.closed or len(self.jobs) >= self.policy.max_pending
+            if full:
+                self.rejected += 1
+            else:
+                self.jobs.append(job)
+                if start_now or self.released:
+                    self.workers.submit(job, functools.partial(job.context.run, self._run, job))
+                else:
+                    self.held.append(job)
+        if full:
+            if self.closed:
+                raise DeferRejected(f"deferred job {job.name!r} rejected: the invocation is over")
+            reason = f"{len(self.jobs)} jobs already pending"
+            if self.policy.when_full == "raise":
+                raise DeferRejected(f"deferred job {job.name!r} rejected: {reason}")
+            logger.warning("deferred job %r runs inline: %s", job.name, reason)
+            job.context.run(self._run, job)
+        return job
+
+    def release(self, handler_failed: bool = False) -> None:
+        """The response is posted: start the held jobs (or skip them after a handler error, if so configured)."""
+        with self.changed:
+            self.released = True
+            held, self.held = self.held, []
+            for job in held:
+                if handler_failed and not self.policy.run_on_error:
+                    job.finish("skipped")
+        for job in held:
+            if not job.finished:
+                self.workers.submit(job, functools.partial(job.context.run, self._run, job))
+
+    def join(self) -> Summary:
+        """Wait for every job, or its deadline; cancel overdue jobs once, write off the threads of those that stay
+        overdue, and close the batch. Never waits past the batch deadline."""
+        with self.changed:
+            while True:
+                now = self.clock()
+                wake_at = (
+                    [self.deadline] if any(job.started_at is None and not job.finished for job in self.jobs) else []
+                )
+                for job in self.jobs:
+                    if job.running:
+                        wake_at.extend(self._watch(job, now))
+                if not wake_at or now >= self.deadline:
+                    break
+                self.changed.wait(max(0.0, min(wake_at) - now))
+            self.closed = True
+            # Queued, or taken by a worker that has not run it yet: either way it never starts now.
+            queued = [job for job in self.jobs if job.started_at is None and not job.finished]
+            self.workers.withdraw(queued)
+            for job in queued:
+                self._never_started(job)
+            counts = Counter(job.outcome for job in self.jobs if job.finished)
+            still_running = [job for job in self.jobs if not job.finished]
+            counts["timed_out"] += len(still_running)
+            return Summary(counts, self.rejected, still_running)
+
+    def _watch(self, job: Job, now: float) -> list[float]:
+        """When to look at a running job again; cancels it at its deadline and writes it off after the grace."""
+        if now < job.deadline:
+            return [job.deadline]
+        if not job.cancelled:
+            job.cancel()
+            elapsed_ms = (now - (job.started_at or now)) * 1000
+            logger.warning(
+                "deferred job %r overran its deadline after %.0f ms; cancellation flag set",
+                job.name,
+                elapsed_ms,
+                extra={"job": job.name, "elapsedMs": round(elapsed_ms, 3)},
+            )
+        stop_at = min(job.deadline + self.policy.cancel_grace_s, self.deadline)
+        if now < stop_at:
+            return [stop_at]
+        self.workers.write_off(job)  # later jobs get a worker at once, whatever this one does
+        return []
+
+    def _never_started(self, job: Job) -> None:
+        job.finish("not_started")
+        logger.warning(
+            "deferred job %r never started: no free worker before the deadline (%d workers)",
+            job.name,
+            self.workers.size,
+            extra={"job": job.name},
+        )
+
+    def _run(self, job: Job) -> None:
+        # Runs inside a copy of the context the job was deferred from, so logs carry that invocation's request id.
+        with self.changed:
+            if job.finished:
+                return
+            if self.closed or self.clock() >= job.deadline:  # its deadline passed while it waited for a worker
+                self._never_started(job)
+                self.changed.notify_all()
+                return
+            job.start(self.clock())
+            self.changed.notify_all()  # wake join() so it watches the job's own, earlier deadline
+        outcome = "failed"
+        try:
+            outcome = call(job)
+        finally:  # whatever the job or a hook raised, its outcome is recorded and join() is woken
+            with self.changed:
+                job.finish("timed_out" if outcome == "ok" and job.cancelled else outcome)
+                self.changed.notify_all()

@@ -1,0 +1,134 @@
+"""The post-response phase, in one place: release the jobs, join them, log the summary, apply the overrun policy,
+call the after-jobs hooks. The loop makes one call, `JobRunner.after_response`, between `/response` and `/next`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+from lambda_runtime.config import Settings
+from lambda_runtime.errors import Terminated
+from lambda_runtime.jobs.batch import Batch, BatchPolicy, Summary
+from lambda_runtime.jobs.hooks import call_after_jobs_hooks
+from lambda_runtime.jobs.workers import Workers
+
+logger = logging.getLogger("lambda_runtime")
+
+
+class JobRunner:
+    """The process's workers, created at init and shared by every invocation's batch."""
+
+    def __init__(
+        self,
+        workers: Workers,
+        policy: BatchPolicy,
+        margin_ms: int = 100,
+        overrun: str = "abandon",
+        replace_process: Callable[[], NoReturn] = lambda: exit_now(1),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.workers = workers
+        self.policy = policy
+        self.margin_s = margin_ms / 1000
+        self.overrun = overrun
+        self.replace_process = replace_process  # main's restart-in-place; never returns
+        self.clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, replace_process: Callable[[], NoReturn]) -> JobRunner:
+        return cls(
+            Workers(settings.defer_workers, settings.defer_max_abandoned),
+            BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
+            settings.defer_margin_ms,
+            settings.defer_overrun,
+            replace_process,
+        )
+
+    def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
+        remaining_s = deadline_epoch_ms / 1000 - time.time()
+        return Batch(self.workers, self.policy, request_id, self.clock() + remaining_s - self.margin_s, self.clock)
+
+    def after_response(self, batch: Batch | None, handler_failed: bool) -> None:
+        """Everything between the posted result and the next `/next`."""
+        if batch is not None:
+            self._drain(batch, handler_failed)
+        call_after_jobs_hooks()
+
+    def _drain(self, batch: Batch, handler_failed: bool) -> None:
+        started = self.clock()
+        batch.release(handler_failed)
+        try:
+            summary = batch.join()
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (main turns it into this): say what was lost
+            running = [job.name for job in batch.jobs if not job.finished]
+            if running:
+                logger.warning("Deferred jobs cut short by %s: %s", _signal_name(stop), ", ".join(running))
+            raise
+        _log_summary(summary, (self.clock() - started) * 1000)
+        if not summary.still_running:
+            return
+        names = ", ".join(job.name for job in summary.still_running)
+        if self.overrun == "exit":
+            logger.critical(
+                "Deferred jobs still running at the deadline (%s): the runtime restarts in place; the invocation "
+                "ends as a success and the next event goes to a fresh process",
+                names,
+            )
+            self.replace_process()
+        if self.workers.over_bound:
+            abandoned = ", ".join(job.name for job in self.workers.abandoned())
+            logger.critical(
+                "%d abandoned deferred jobs are still running (%s), more than LAMBDA_RUNTIME_DEFER_MAX_ABANDONED=%d: "
+                "the runtime restarts in place; the invocation ends as a success and the next event goes to a "
+                "fresh process",
+                len(self.workers.abandoned()),
+                abandoned,
+                self.workers.max_abandoned,
+            )
+            self.replace_process()
+        logger.warning(
+            "Deferred jobs still running at the deadline (%s) are abandoned: their threads no longer count against "
+            "the pool; they are frozen with the environment and may resume during a later invocation",
+            names,
+        )
+
+
+def _log_summary(summary: Summary, elapsed_ms: float) -> None:
+    counts = summary.counts
+    logger.info(
+        "Deferred jobs: %d ok, %d failed, %d timed out, %d not started, %d rejected, %d skipped; "
+        "%.1f ms after the response",
+        counts["ok"],
+        counts["failed"],
+        counts["timed_out"],
+        counts["not_started"],
+        summary.rejected,
+        counts["skipped"],
+        elapsed_ms,
+        extra={
+            "ok": counts["ok"],
+            "failed": counts["failed"],
+            "timedOut": counts["timed_out"],
+            "notStarted": counts["not_started"],
+            "rejected": summary.rejected,
+            "skipped": counts["skipped"],
+            "postResponseMs": round(elapsed_ms, 3),
+        },
+    )
+
+
+def _signal_name(stop: KeyboardInterrupt) -> str:
+    return "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
+
+
+def exit_now(status: int) -> NoReturn:
+    # sys.exit() would unwind through the loop; os._exit ends the process at once, with the logs flushed first.
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -1,0 +1,139 @@
+"""A batch's deadline arithmetic, in process, on an injected clock: each test sets the time, nothing sleeps."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from lambda_runtime.jobs.batch import Batch, BatchPolicy
+from lambda_runtime.jobs.workers import Workers
+
+WAIT = 30.0
+
+
+class Clock:
+    """Stands still until the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def make_batch(clock: Clock, workers: int = 2, grace: float = 0.1, deadline_in: float = 100.0) -> Batch:
+    policy = BatchPolicy(max_pending=10, cancel_grace_s=grace)
+    return Batch(Workers(workers, max_abandoned=10), policy, "req", clock.now + deadline_in, clock)
+
+
+def started(batch: Batch, count: int) -> None:
+    with batch.changed:
+        assert batch.changed.wait_for(lambda: sum(job.started_at is not None for job in batch.jobs) >= count, WAIT)
+
+
+def join_in_thread(batch: Batch) -> tuple[threading.Thread, list]:
+    result: list = []
+    thread = threading.Thread(target=lambda: result.append(batch.join()))
+    thread.start()
+    return thread, result
+
+
+def test_the_overrun_warning_is_logged_once_however_often_join_wakes(clock, caplog):
+    batch = make_batch(clock)
+    hang, other = threading.Event(), threading.Event()
+    overrunning = batch.defer(hang.wait, (WAIT,), {}, timeout=1.0, name="overrunning")
+    batch.defer(other.wait, (WAIT,), {}, name="other")
+    batch.release()
+    started(batch, 2)
+    clock.now += 5  # past the first job's own deadline and grace, long before the batch deadline
+    with caplog.at_level(logging.WARNING, "lambda_runtime.deferred"):
+        thread, result = join_in_thread(batch)
+        assert overrunning.wait_cancelled(WAIT)
+        other.set()  # wakes join again: the overdue job is still running, and must not be reported twice
+        thread.join(WAIT)
+    hang.set()
+    (summary,) = result
+    assert [r.getMessage() for r in caplog.records].count(
+        "deferred job 'overrunning' overran its deadline after 5000 ms; cancellation flag set"
+    ) == 1
+    assert summary.counts["ok"] == 1 and summary.counts["timed_out"] == 1
+    assert summary.still_running == [overrunning]
+
+
+def test_a_job_cancelled_at_its_own_timeout_gets_the_grace_to_finish_and_counts_as_timed_out(clock):
+    batch = make_batch(clock, grace=WAIT)
+    cleaned_up = threading.Event()
+
+    def cooperative() -> None:
+        job = batch.jobs[0]
+        job.wait_cancelled(WAIT)
+        cleaned_up.set()  # its clean-up ends after join has seen the deadline: only the grace lets it finish
+
+    job = batch.defer(cooperative, (), {}, timeout=1.0)
+    batch.release()
+    started(batch, 1)
+    clock.now += 1.001
+    summary = batch.join()
+    assert cleaned_up.is_set()
+    assert summary.still_running == [] and job.outcome == "timed_out"  # finished after its cancellation: not "ok"
+    assert summary.counts["timed_out"] == 1 and summary.counts["ok"] == 0
+
+
+def test_a_job_whose_deadline_passes_in_the_queue_is_never_started_and_never_run(clock):
+    batch = make_batch(clock, workers=1)
+    hold, ran = threading.Event(), threading.Event()
+    holder = batch.defer(hold.wait, (WAIT,), {}, name="holder")
+    queued = batch.defer(ran.set, (), {}, name="queued")
+    batch.release()
+    started(batch, 1)
+    clock.now += 100  # the batch deadline
+    summary = batch.join()
+    assert (holder.outcome, queued.outcome) == ("pending", "not_started")
+    assert summary.counts["not_started"] == 1 and summary.counts["timed_out"] == 1
+    # The holder's thread was written off: the replacement worker takes later work; the queued job is gone.
+    after = make_batch(clock, workers=1)
+    after.workers = batch.workers
+    later = threading.Event()
+    after.defer(later.set, (), {})
+    after.release()
+    assert later.wait(WAIT)
+    hold.set()
+    assert not ran.is_set()
+
+
+def test_timed_out_jobs_are_in_the_summary(clock):
+    batch = make_batch(clock, workers=1)
+    hold = threading.Event()
+    batch.defer(hold.wait, (WAIT,), {})
+    batch.release()
+    started(batch, 1)
+    clock.now += 100
+    summary = batch.join()
+    hold.set()
+    assert summary.counts["timed_out"] == 1 and len(summary.still_running) == 1
+
+
+def test_defer_after_join_is_rejected(clock):
+    from lambda_runtime.errors import DeferRejected
+
+    batch = make_batch(clock)
+    batch.release()
+    batch.join()
+    with pytest.raises(DeferRejected, match="the invocation is over"):
+        batch.defer(print, (), {})
+
+
+def test_skipped_after_a_handler_error_when_so_configured(clock):
+    batch = Batch(Workers(1, 0), BatchPolicy(run_on_error=False), "req", clock.now + 100, clock)
+    ran = threading.Event()
+    batch.defer(ran.set, (), {})
+    batch.release(handler_failed=True)
+    summary = batch.join()
+    assert summary.counts["skipped"] == 1 and not ran.is_set()

@@ -102,7 +102,7 @@ def test_context_and_environment(emulator: Callable[..., Emulator], tmp_path: Pa
     assert info["trace_id"] == trace
     assert info["cwd"] == str(FUNCTIONS)
     env = info["env"]
-    assert env["AWS_LAMBDA_RUNTIME_API"] == emu.runtime_api == f"127.0.0.1:{emu.port}"
+    assert env["AWS_LAMBDA_RUNTIME_API"] == emu.runtime_api != f"127.0.0.1:{emu.port}"  # a port of its own
     assert env["_HANDLER"] == "basic.context_info"
     assert env["LAMBDA_TASK_ROOT"] == str(FUNCTIONS)
     assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "7"
@@ -299,7 +299,7 @@ def test_posts_for_unknown_or_finished_invocations(emulator: Callable[..., Emula
     request_id = emu.invoke({}).headers["X-Amzn-RequestId"]
     emu.wait_for_records(1)
     for rid, expected in (("not-a-real-id", 400), (request_id, 410)):
-        conn = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+        conn = http.client.HTTPConnection(emu.runtime_api, timeout=30)
         conn.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b"{}")
         response = conn.getresponse()
         assert response.status == expected

@@ -144,9 +144,20 @@ def test_events_wait_for_room_instead_of_being_throttled(emulator: Callable[...,
     assert all(o["requestContext"]["condition"] == "Success" for o in outcomes)
 
 
-def test_stop_drops_pending_events(tmp_path: Path) -> None:
-    emu = Emulator("basic.fail", task_root=str(Path(__file__).parent / "emulator_functions"), retry_delays=(30,))
+def test_stop_writes_pending_events_out_never_drops_them(tmp_path: Path) -> None:
+    unprocessed = tmp_path / "unprocessed.jsonl"
+    emu = Emulator(
+        "basic.fail",
+        task_root=str(Path(__file__).parent / "emulator_functions"),
+        retry_delays=(30,),
+        unprocessed_file=str(unprocessed),
+    )
     with emu:
-        emu.invoke({}, invocation_type="Event")
+        request_id = emu.invoke({"k": 1}, invocation_type="Event").headers["X-Amzn-RequestId"]
         emu.wait_for_records(1)  # failed once; the retry is 30 s away
-    assert emu.async_outcomes() == []
+    (outcome,) = emu.async_outcomes()
+    assert lines(unprocessed) == [outcome]
+    assert outcome["requestContext"]["requestId"] == request_id
+    assert outcome["requestContext"]["condition"] == "EmulatorShutdown"
+    assert outcome["requestContext"]["approximateInvokeCount"] == 1
+    assert outcome["requestPayload"] == {"k": 1} and outcome["responseContext"]["functionError"] == "Unhandled"

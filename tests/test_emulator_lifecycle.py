@@ -37,7 +37,7 @@ def emulator() -> Iterator[Callable[..., Emulator]]:
 REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>\d+\.\d\d) ms\tBilled Duration: (?P<billed>\d+) ms"
     r"\tMemory Size: (?P<size>\d+) MB\tMax Memory Used: (?P<used>\d+) MB"
-    r"(?:\tInit Duration: (?P<init>\d+\.\d\d) ms)?(?:\tStatus: (?P<status>\w+))?$"
+    r"(?:\tInit Duration: (?P<init>\d+\.\d\d) ms)?(?:\tStatus: (?P<status>\w+))?\tEnvironment: (?P<env>\d+)$"
 )
 
 
@@ -134,7 +134,7 @@ def test_timeout_kills_the_runtime_and_the_next_event_gets_a_fresh_one(emulator:
     assert wait_until(lambda: process_state(record.runtime_pid) is None)  # type: ignore[arg-type]
     lines = emu.invocation_output(request_id).splitlines()
     assert lines[-3].endswith(f" {request_id} Task timed out after 0.50 seconds")
-    assert lines[-1].endswith("\tStatus: timeout")
+    assert lines[-1].endswith("\tStatus: timeout\tEnvironment: 1")
     ok = emu.invoke({"sleep": 0})
     assert ok.status_code == 200 and "X-Amz-Function-Error" not in ok.headers
     _, fresh = emu.wait_for_records(2)
@@ -249,7 +249,7 @@ def test_binds_loopback_by_default(emulator: Callable[..., Emulator], tmp_path: 
         t.join(60)
     assert all(body["runtime_api"].startswith("127.0.0.1:") for body in bodies)
     ports = {int(body["runtime_api"].rsplit(":", 1)[1]) for body in bodies}
-    assert emu.port in ports and len(ports) == 2
+    assert emu.port not in ports and len(ports) == 2  # the Invoke API port is nobody's Runtime API
 
 
 def test_cli_timeout_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 
 from lambda_runtime.emulator import Emulator
-from tests.emulator_functions.harness import OURS, emulators, scripted
+from lambda_runtime.emulator.cli import build_parser
+from tests.emulator_functions.harness import OURS, emulators, scripted, wait_until
 
 
 @pytest.fixture
@@ -93,3 +95,69 @@ def test_queue_size_zero_refuses_whenever_all_are_busy(emulator: Callable[..., E
     gate.touch()
     emu.wait_for_records(1)
     assert emu.invoke({"file": str(gate)}).status_code == 200
+
+
+# -- scale-out, as Lambda: a sync invocation never waits for a busy environment ----------------------
+
+
+def report_lines(emu: Emulator, request_id: str) -> list[str]:
+    return [line for line in emu.invocation_output(request_id).splitlines() if line.startswith("REPORT")]
+
+
+def test_a_busy_environment_makes_a_new_one_then_429(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    emu = emulator("unused", runtime_command=scripted("wait_file"), concurrency=2, queue_size=0)
+    gate = tmp_path / "gate"
+    first = emu.invoke({"file": str(gate)})  # answered; its environment stays busy until the gate opens
+    second = emu.invoke({"file": str(gate)})  # no idle environment: a second one starts (a cold start)
+    assert first.status_code == second.status_code == 200
+    client = emu.lambda_client()
+    with pytest.raises(client.exceptions.TooManyRequestsException) as raised:
+        client.invoke(FunctionName="function", Payload=b"{}")
+    response = raised.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert response["Error"]["Message"] == "Rate Exceeded."
+    assert response["retryAfterSeconds"]  # the Retry-After header, as botocore's model reads it
+    assert emu.throttles() == 1
+    gate.touch()
+    records = emu.wait_for_records(2)
+    assert sorted(r.environment for r in records) == [1, 2]  # type: ignore[type-var]
+    assert all(r.init_ms is not None for r in records)  # each one a cold start, with its Init Duration
+    for record in records:
+        (report,) = report_lines(emu, record.request_id)
+        assert f"\tEnvironment: {record.environment}" in report and "\tInit Duration: " in report
+    warm = emu.invoke({"file": str(gate)})
+    assert warm.status_code == 200
+    third = emu.record(warm.headers["X-Amzn-RequestId"])
+    assert third.environment in (1, 2) and third.init_ms is None
+
+
+def test_boto3_retries_a_throttled_invocation(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    emu = emulator("unused", runtime_command=scripted("wait_file"), concurrency=1, queue_size=0)
+    gate = tmp_path / "gate"
+    assert emu.invoke({"file": str(gate)}).status_code == 200
+
+    def open_after_a_throttle() -> None:
+        wait_until(lambda: emu.throttles() >= 1, 60)
+        gate.touch()
+
+    opener = threading.Thread(target=open_after_a_throttle)
+    opener.start()
+    client = emu.lambda_client(retries={"max_attempts": 10, "mode": "standard"})
+    result = client.invoke(FunctionName="function", Payload=json.dumps({"file": str(gate)}))
+    opener.join(60)
+    assert result["StatusCode"] == 200 and emu.throttles() >= 1  # throttled first, then served on a retry
+
+
+def test_idle_environments_are_reclaimed(emulator: Callable[..., Emulator]) -> None:
+    emu = emulator("basic.echo", idle_timeout=0.2)
+    assert emu.invoke({}).status_code == 200
+    assert wait_until(lambda: not emu.runtime_pids(), timeout=30)
+    assert emu.invoke({}).status_code == 200
+    first, second = emu.wait_for_records(2)
+    assert first.environment == 1 and second.environment == 2 and second.init_ms is not None
+
+
+def test_the_cli_scales_out_by_default() -> None:
+    args = build_parser().parse_args(["serve", "app.handler"])
+    assert args.concurrency == 10 and args.queue_size == 0 and args.idle_timeout is None

@@ -17,47 +17,58 @@ Command line: ``lambda-runtime serve app.handler --port 9000`` (task root = work
 
 Behaviour
 ---------
-- Execution environments: up to ``concurrency`` (``--concurrency``, default 1) runtime processes
-  (default ``python -m lambda_runtime``, or ``runtime_command``), each started on demand (a cold start,
-  ``init_ms`` on its first record; ``prestart=True`` / ``--prestart``: the first one at once) in its own
-  process group, cwd = task root, with Lambda's environment variables added to the base ``env``, and
-  reused warm. The first environment's Runtime API is on the Invoke API port; each further one has a
-  port of its own (its ``AWS_LAMBDA_RUNTIME_API``). An event goes to an idle environment, else waits
-  in order in a queue of at most ``queue_size`` (``--queue-size``, 100) events; beyond that the caller
-  gets 429 ``TooManyRequestsException``. After a runtime exits, crashes, fails its init or times out,
-  its next event gets a fresh one. Binds 127.0.0.1 unless ``host`` / ``--host`` says otherwise.
+- Execution environments: up to ``concurrency`` runtime processes (default ``python -m lambda_runtime``,
+  or ``runtime_command``), each started on demand (a cold start, ``init_ms`` on its first record;
+  ``prestart=True`` / ``--prestart``: the first one at once) in its own process group, cwd = task root, with Lambda's
+  environment variables added to the base ``env``, and reused warm. Each has a Runtime API port of its
+  own (its ``AWS_LAMBDA_RUNTIME_API``); the Invoke API port is nobody's (a Runtime API call there gets
+  403 and changes nothing). Records and REPORT lines name the ``environment`` (1, 2, ... in start order).
+- Scale-out, as Lambda (the CLI: ``--concurrency 10``, no queue): an event that finds no idle
+  environment starts one and waits for it; beyond ``concurrency``, 429 ``TooManyRequestsException``
+  (``Retry-After``). Queueing mode (``queue_size`` > 0, the Python default with ``concurrency=1``, for
+  tests that need one environment serving in order): up to ``queue_size`` events wait for a busy
+  environment, the first one free takes them. ``idle_timeout`` reclaims idle environments. After a
+  runtime exits, crashes, fails its init or times out, its next event gets a fresh one. Binds
+  127.0.0.1 unless ``host`` / ``--host`` says otherwise.
 - Errors the caller may get (200 + ``X-Amz-Function-Error: Unhandled``): whatever the runtime posts to
   ``/error`` or ``/init/error``; ``Runtime.ExitError`` (exit before answering); ``Sandbox.Timedout`` (no
   ``/next`` by the deadline: the process group is killed; an answer already given stands);
   ``Runtime.NoResponse`` (``/next`` without answering); ``Runtime.InvalidEntrypoint`` (the command cannot
   start); ``Function.ResponseSizeTooLarge`` (a response over 6 MB; the runtime gets 413). An init error
   nobody waits for goes to the next caller.
-- Limits: a request over 6 MB (``RequestResponse``) or 1 MB (``Event``) is refused with 413
-  ``RequestEntityTooLargeException``; nothing is ever truncated.
-- ``Event`` invocations: 202 at once; the event is invoked when there is room (never throttled); a
-  failed attempt (function error, timeout, exit — judged at the end of the invocation, deferred work
-  included) is retried ``max_retry_attempts`` times (2), ``retry_delays`` apart (60 s, 120 s), with the
+- Refusals: a request over 6,291,456 bytes (``RequestResponse``) or 1 MB (``Event``) gets 413
+  ``RequestEntityTooLargeException``; nothing is ever truncated. A body that is not JSON gets 400
+  ``InvalidRequestContentException`` (test hooks let it through). Error bodies use ``Message`` or
+  ``message`` as botocore's model has it; a 404 names the function asked for. ``tenant_isolation``: a
+  ``TenantId`` is required, reaches the runtime as ``Lambda-Runtime-Aws-Tenant-Id`` and gets
+  environments of its own; without it a ``TenantId`` is refused.
+- ``Event`` invocations: 202 at once; the event waits in one FIFO (at most ``async_queue_size``, then
+  429) and is invoked when there is room (never throttled by concurrency); a failed attempt (function
+  error, timeout, exit — judged at the end of the invocation, deferred work included) is retried
+  ``max_retry_attempts`` times (2), ``retry_delays`` apart (60 s, 120 s), with the
   same request id; older than ``max_event_age`` (6 h) while waiting, it is dropped. Outcomes, as
   Lambda's destination invocation records: ``async_outcomes()``, ``--on-failure`` / ``--on-success``
-  files (JSON lines). ``DryRun``: 204, nothing runs.
+  files (JSON lines). Stopping writes each Event not done (``"condition": "EmulatorShutdown"``) to the
+  on-failure file, else to ``unprocessed_file``. ``DryRun``: 204 with a request id, nothing runs.
 - Caller extras: ``X-Amz-Client-Context`` → ``Lambda-Runtime-Client-Context``; ``X-Amzn-Trace-Id`` →
-  ``Lambda-Runtime-Trace-Id`` (one is made up when absent); ``X-Amz-Log-Type: Tail`` →
-  ``X-Amz-Log-Result``: the last 4 KB, base64, of the invocation's log *up to its answer* (init output,
-  START, what the runtime printed before posting). The caller is answered at ``/response``, before the
-  END and REPORT lines exist, so they are in it only when the answer is the end of the invocation
-  (timeout, exit, init error). ``X-Amz-Executed-Version: $LATEST``.
+  ``Lambda-Runtime-Trace-Id`` (one is made up when absent) and back in ``X-Amzn-Trace-Id``;
+  ``X-Amz-Log-Type: Tail`` → ``X-Amz-Log-Result``: the last 4 KB, base64, of the invocation's log, END
+  and REPORT included, so that caller is answered when the invocation is over (others at ``/response``).
+  ``X-Amz-Executed-Version: $LATEST``, ``x-amzn-Remapped-Content-Length: 0``.
 - Late or repeated posts: 400 for an unknown request id, 410 once the invocation is answered or over.
 - Freezing (default on, ``freeze=False`` / ``--no-freeze``): a runtime's process group is SIGSTOPped
   while it waits for an event and SIGCONTed when one is delivered. Stopping (``stop()``, SIGINT /
-  SIGTERM for the CLI): queued callers get 503, pending events are dropped, every runtime gets SIGCONT
-  then SIGTERM, and SIGKILL after ``kill_grace``; no process outlives the emulator.
+  SIGTERM for the CLI): queued callers get 503, pending Events are written out (above), every runtime
+  gets SIGCONT then SIGTERM, and SIGKILL after ``kill_grace``; no process outlives the emulator.
 - Output: stdout and stderr of the runtimes, line by line, plus START / END / REPORT lines, are logged
   to the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout) and
   kept: ``runtime_output()``, ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must
   flush its own output (awslambdaric makes stdout unbuffered; ``PYTHONUNBUFFERED`` is not set for it).
   The emulator's own log never holds payloads or results.
 - Records (:class:`InvocationRecord`): ``records()``, ``wait_for_records(n)``, ``record(request_id)``,
-  ``--report-file`` (JSON lines). Times are ``time.time()`` epoch seconds.
+  ``--report-file`` (JSON lines, all of them). In memory, the latest ``keep_records`` (10,000) records
+  with their output, and ten times as many output lines: memory stays bounded. Times are
+  ``time.time()`` epoch seconds. ``throttles()``: how many 429s were answered.
 - Test hooks (``test_hooks=True`` / ``--test-hooks`` only), see :mod:`lambda_runtime.emulator.hooks`:
   ``X-Emulator-Next-Headers`` overrides headers of the event's ``/next`` response; ``X-Emulator-Faults``
   or ``Emulator.inject_faults()`` make ``/next`` answer 500, reset or stall, and ``/response`` /
@@ -66,9 +77,11 @@ Behaviour
   process. Max Memory Used is the summed VmHWM of the runtime's process tree (``/proc``).
 
 Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports),
-``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (queue and routing), ``lifecycle``
-(runtime processes), ``environment`` and ``output`` (one process and its pipe), ``ledger`` (ending
-invocations), ``async_queue`` (``Event``), ``store`` (what tests read), ``hooks`` (test hooks).
+``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (routing and scale-out), ``lifecycle``
+(runtime processes), ``environment`` (one environment's state machine) and ``output`` (its pipe),
+``ledger`` (ending invocations), ``async_queue`` (``Event``), ``store`` (what tests read), ``hooks``
+(test hooks), ``invocation`` (the data types the others pass around). The emulator imports nothing
+from the runtime, and its modules import one another without circles (tests/test_emulator_layout.py).
 """
 
 from __future__ import annotations
@@ -78,7 +91,7 @@ try:
 except ImportError as e:  # pragma: no cover
     raise ImportError("lambda_runtime.emulator needs aiohttp: pip install 'lambda-runtime[emulator]'") from e
 
-from lambda_runtime.emulator.config import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, EmulatorConfig
+from lambda_runtime.emulator.config import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, MAX_SYNC_REQUEST, EmulatorConfig
 from lambda_runtime.emulator.emulator import Emulator
 from lambda_runtime.emulator.hooks import InvocationHooks
 from lambda_runtime.emulator.records import InvocationRecord, Status
@@ -87,6 +100,7 @@ from lambda_runtime.emulator.server import EmulatorServer
 __all__ = [
     "MAX_ASYNC_PAYLOAD",
     "MAX_SYNC_PAYLOAD",
+    "MAX_SYNC_REQUEST",
     "Emulator",
     "EmulatorConfig",
     "EmulatorServer",

@@ -119,14 +119,47 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--concurrency",
         type=_positive_int,
-        default=1,
-        help="most execution environments (runtime processes) at once, started on demand (default: 1)",
+        default=10,
+        help="reserved concurrency: most execution environments (runtime processes) at once; an invocation that "
+        "finds none idle starts one (a cold start), beyond this it gets 429 (default: %(default)s)",
     )
     serve.add_argument(
         "--queue-size",
         type=int,
-        default=100,
-        help="most events waiting for an environment; beyond it callers get 429 (default: %(default)s)",
+        default=0,
+        help="queueing mode (not Lambda's): most events waiting for a busy environment instead of a 429 "
+        "(default: %(default)s, none)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="reclaim (stop) an environment idle for this long (default: never)",
+    )
+    serve.add_argument(
+        "--tenant-isolation",
+        action="store_true",
+        help="tenant isolation mode: each invocation needs a TenantId (X-Amz-Tenant-Id), which reaches the runtime "
+        "as Lambda-Runtime-Aws-Tenant-Id; an environment serves one tenant only",
+    )
+    serve.add_argument(
+        "--keep-records",
+        type=_positive_int,
+        default=10_000,
+        help="invocation records kept in memory, the latest (the --report-file has all) (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--async-queue-size",
+        type=_positive_int,
+        default=100_000,
+        help="most Event invocations waiting in the internal queue; beyond it 429 (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--unprocessed-file",
+        metavar="PATH",
+        help="where Event invocations still queued at shutdown are written when there is no --on-failure file "
+        "(default: lambda-emulator-unprocessed-PID.jsonl in the temporary directory)",
     )
     serve.add_argument(
         "--max-retry-attempts", type=_retries, default=2, help="retries of a failed Event invocation (default: 2)"
@@ -221,6 +254,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             max_event_age=args.max_event_age,
             on_failure=args.on_failure,
             on_success=args.on_success,
+            idle_timeout=args.idle_timeout,
+            tenant_isolation=args.tenant_isolation,
+            keep_records=args.keep_records,
+            async_queue_size=args.async_queue_size,
+            unprocessed_file=args.unprocessed_file,
         )
     except ValueError as e:
         print(f"lambda-runtime: error: {e}", file=sys.stderr)

@@ -13,7 +13,13 @@ API_VERSION = "2018-06-01"
 INVOKE_API_VERSION = "2015-03-31"
 ACCOUNT_ID = "000000000000"
 
-#: Lambda's limit for a synchronous request or response payload (6 MB as Lambda counts it).
+#: Lambda's limit for a synchronous request payload: 6 MB, with MB = 1,024 KB as the "Lambda quotas" page
+#: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, "Invocation payload (request and
+#: response): 6 MB each") counts it, i.e. 6,291,456 bytes; Lambda's own refusal says "Request must be smaller
+#: than 6291456 bytes for the InvokeFunction operation".
+MAX_SYNC_REQUEST = 6_291_456
+#: Lambda's limit for a synchronous response payload: 100 bytes more than a request may have (as measured;
+#: Lambda's error names it: "exceeded maximum allowed payload size (6291556 bytes)").
 MAX_SYNC_PAYLOAD = 6_291_556
 #: Lambda's limit for an asynchronous (``Event``) payload.
 MAX_ASYNC_PAYLOAD = 1_048_576
@@ -52,10 +58,24 @@ class EmulatorConfig:
     freeze: bool = True
     #: Seconds between SIGTERM and SIGKILL when stopping a runtime (and after ``/init/error``).
     kill_grace: float = 2.0
-    #: Most execution environments (runtime processes) at once; each is started on demand.
+    #: Most execution environments (runtime processes) at once, the reserved concurrency; each is started on
+    #: demand (a cold start) when an event finds no idle one.
     concurrency: int = 1
-    #: Most events waiting for an environment; beyond it the caller gets 429 ``TooManyRequestsException``.
+    #: Queueing mode: most events waiting for a *busy* environment to free up (0: none, as Lambda, which
+    #: never queues a synchronous invocation: it starts an environment or answers 429).
     queue_size: int = 100
+    #: Seconds an environment may stay idle before it is stopped (reclaimed); ``None``: never.
+    idle_timeout: float | None = None
+    #: Tenant isolation mode: each invocation names a tenant (``X-Amz-Tenant-Id``); an environment only
+    #: serves the tenant it was started for.
+    tenant_isolation: bool = False
+    #: Invocation records (and their output) kept in memory, the latest ones; ``report_file`` has them all.
+    keep_records: int = 10_000
+    #: Most ``Event`` invocations waiting in the internal queue; beyond it the caller gets 429.
+    async_queue_size: int = 100_000
+    #: Where ``Event`` invocations still queued at shutdown are written when there is no ``on_failure``
+    #: file; ``None``: ``lambda-emulator-unprocessed-<pid>.jsonl`` in the temporary directory.
+    unprocessed_file: str | None = None
     #: Retries of a failed ``Event`` invocation (Lambda allows 0 to 2).
     max_retry_attempts: int = 2
     #: Seconds before retry 1, 2, ... (the last one repeats).
@@ -83,6 +103,12 @@ class EmulatorConfig:
             raise ValueError(f"concurrency must be >= 1, got {self.concurrency!r}")
         if self.queue_size < 0:
             raise ValueError(f"queue_size must be >= 0, got {self.queue_size!r}")
+        if self.idle_timeout is not None and self.idle_timeout <= 0:
+            raise ValueError(f"idle_timeout must be > 0, got {self.idle_timeout!r}")
+        if self.keep_records < 1:
+            raise ValueError(f"keep_records must be >= 1, got {self.keep_records!r}")
+        if self.async_queue_size < 1:
+            raise ValueError(f"async_queue_size must be >= 1, got {self.async_queue_size!r}")
         if self.max_retry_attempts < 0:
             raise ValueError(f"max_retry_attempts must be >= 0, got {self.max_retry_attempts!r}")
         if not self.retry_delays or any(d < 0 for d in self.retry_delays):

@@ -78,6 +78,11 @@ class Emulator(Caller):
         max_event_age: float = DEFAULT_MAX_EVENT_AGE,
         on_failure: str | None = None,
         on_success: str | None = None,
+        idle_timeout: float | None = None,
+        tenant_isolation: bool = False,
+        keep_records: int = 10_000,
+        async_queue_size: int = 100_000,
+        unprocessed_file: str | None = None,
     ) -> None:
         super().__init__()
         kwargs: dict[str, Any] = {}
@@ -106,6 +111,11 @@ class Emulator(Caller):
             max_event_age=max_event_age,
             on_failure=str(on_failure) if on_failure is not None else None,
             on_success=str(on_success) if on_success is not None else None,
+            idle_timeout=idle_timeout,
+            tenant_isolation=tenant_isolation,
+            keep_records=keep_records,
+            async_queue_size=async_queue_size,
+            unprocessed_file=str(unprocessed_file) if unprocessed_file is not None else None,
             **kwargs,
         )
         self.server = EmulatorServer(self.config)
@@ -189,7 +199,7 @@ class Emulator(Caller):
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``: both the Invoke API and the Runtime API."""
+        """``http://127.0.0.1:<port>``: the Invoke API (each environment has a Runtime API port of its own)."""
         return self.server.url
 
     @property
@@ -263,6 +273,10 @@ class Emulator(Caller):
         ``Event``, the latest attempt.
         """
         return self.store.invocation_output(request_id)
+
+    def throttles(self) -> int:
+        """How many invocations were refused with 429 ``TooManyRequestsException`` so far."""
+        return self.store.throttles()
 
     def async_outcomes(self) -> list[dict[str, Any]]:
         """The outcomes of ``Event`` invocations so far, as Lambda's destination invocation records."""

@@ -4,64 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import math
 import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from aiohttp import web
-
+from lambda_runtime.emulator.invocation import EnvState, Invocation, NextWaiter, PendingFailure
 from lambda_runtime.emulator.output import OutputPipe
 from lambda_runtime.emulator.procfs import tree_peak_rss_kb
 
-if TYPE_CHECKING:
-    from lambda_runtime.emulator.invocation import Answer, Invocation
-    from lambda_runtime.emulator.pool import Delivery
-
 logger = logging.getLogger("lambda_runtime.emulator")
-
-
-class EnvState(enum.Enum):
-    #: No runtime process.
-    STOPPED = "stopped"
-    #: Process started (or starting), no ``/next`` yet: the init phase.
-    INIT = "init"
-    #: The runtime waits in ``/next`` and has no event.
-    IDLE = "idle"
-    #: An event was delivered; the invocation lasts until the runtime's next ``/next``.
-    BUSY = "busy"
-    #: The process is being stopped (init error, shutdown): no event is delivered to it.
-    RESETTING = "resetting"
-
-
-@dataclass(eq=False)
-class NextWaiter:
-    """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
-
-    request: web.BaseRequest
-    future: asyncio.Future[Delivery | None]
-
-    @property
-    def gone(self) -> bool:
-        """The runtime's connection is closed: delivering to it would lose the event."""
-        transport = self.request.transport
-        return transport is None or transport.is_closing()
-
-
-@dataclass(frozen=True)
-class PendingFailure:
-    """An init failure kept for the next caller: its answer (given the caller's request id) and exit code."""
-
-    answer: Callable[[str], Answer]
-    returncode: int | None = None
-    init_ms: float | None = None
-    runtime_pid: int | None = None
-    init_lines: tuple[str, ...] = ()
 
 
 class Environment:
@@ -85,6 +39,12 @@ class Environment:
         self.last_pid: int | None = None
         #: Incremented at each process start.
         self.generation = 0
+        #: The environment's number in the pool, new at each process start (1, 2, ...: each one a cold start).
+        self.instance: int | None = None
+        #: The tenant this environment serves (tenant isolation mode), set when it starts.
+        self.tenant: str | None = None
+        #: Events delivered since the process started.
+        self.deliveries = 0
         #: ``time.time()`` at the last process start.
         self.started_at = 0.0
         #: The invocation delivered and not yet ended (until the runtime's following ``/next``).
@@ -113,6 +73,35 @@ class Environment:
         self._start_task: asyncio.Task[None] | None = None
         self._reaped = asyncio.Event()
 
+    # -- the state machine: every move goes through one of these, which assert it is a legal one ---------
+
+    def _move(self, to: EnvState, *legal_from: EnvState) -> None:
+        assert self.state in legal_from, f"environment {self.index}: illegal move {self.state.value} -> {to.value}"
+        self.state = to
+
+    def wait_for_event(self, waiter: NextWaiter) -> None:
+        """The runtime called ``/next``: the init or the invocation is over, it is idle (unless being reset)."""
+        assert self.current is None, "the current invocation ends before the runtime waits for another"
+        self.pending_next = waiter
+        if self.state is not EnvState.RESETTING:
+            self._move(EnvState.IDLE, EnvState.INIT, EnvState.IDLE, EnvState.BUSY)
+
+    def deliver(self, inv: Invocation) -> None:
+        """An event goes to the idle runtime: the invocation lasts until its next ``/next``."""
+        assert self.current is None
+        self._move(EnvState.BUSY, EnvState.IDLE)
+        self.current = inv
+        self.deliveries += 1
+
+    def take_current(self) -> Invocation | None:
+        """The invocation in progress ends now (``/next``, exit, timeout, a late init error): it is handed back."""
+        inv, self.current = self.current, None
+        return inv
+
+    def reset(self) -> None:
+        """The runtime is to be stopped (init error, timeout, reclaim, shutdown): nothing more is delivered."""
+        self._move(EnvState.RESETTING, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
+
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
@@ -125,13 +114,12 @@ class Environment:
 
     def begin_start(self, command: list[str], env: dict[str, str], cwd: str) -> asyncio.Task[None]:
         """Enter the init state at once and start the process in a task (its failure propagates there)."""
-        if self.state is not EnvState.STOPPED:
-            raise RuntimeError(f"environment {self.index} is {self.state.value}, cannot start")
-        self.state = EnvState.INIT
+        self._move(EnvState.INIT, EnvState.STOPPED)
         self.generation += 1
         self.started_at = time.time()
         self.cold_init_ms = None
         self.init_lines = []
+        self.deliveries = 0
         self.frozen = False
         self.peak_memory_kb = None
         self.init_timed_out = False
@@ -154,7 +142,7 @@ class Environment:
         except BaseException:
             output.close_unused()
             self.last_pid = None
-            self.state = EnvState.STOPPED
+            self._move(EnvState.STOPPED, EnvState.INIT, EnvState.RESETTING)
             self._reaped.set()
             raise
         self.process = process
@@ -170,7 +158,8 @@ class Environment:
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
         await output.wait_closed(timeout=2.0)
-        previous, self.state, self.process = self.state, EnvState.STOPPED, None
+        previous, self.process = self.state, None
+        self._move(EnvState.STOPPED, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
         try:
             self._on_exit(self, returncode, previous)
         finally:
@@ -200,8 +189,7 @@ class Environment:
                 await self._start_task
         if self.state is EnvState.STOPPED:
             return
-        if self.state is not EnvState.RESETTING:
-            self.state = EnvState.RESETTING
+        self.reset()
         # A frozen process cannot act on SIGTERM: thaw it first, so that it can clean up in its grace period.
         self.signal_group(signal.SIGCONT)
         self.frozen = False

@@ -1,15 +1,24 @@
-"""One invocation in flight: the event, the caller's pending answer and the record being filled in."""
+"""The emulator's data types, in one place: an invocation in flight and its answer, what a waiting ``/next``
+gets, an init failure kept for the next caller, and the states of an execution environment.
+
+They depend on nothing but leaf modules (hooks, records), so the modules that pass them around (pool,
+lifecycle, environment, ledger, the two APIs) need not import one another for their types.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lambda_runtime.emulator.hooks import NO_HOOKS, InvocationHooks
+from aiohttp import web
+
+from lambda_runtime.emulator.hooks import NO_HOOKS, Fault, InvocationHooks
 from lambda_runtime.emulator.records import InvocationRecord
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -48,6 +57,8 @@ class Invocation:
     invocation_type: str = "RequestResponse"
     trace_id: str | None = None
     client_context: str | None = None
+    #: The caller's ``TenantId`` (tenant isolation mode), sent as ``Lambda-Runtime-Aws-Tenant-Id``.
+    tenant_id: str | None = None
     hooks: InvocationHooks = NO_HOOKS
     received_at: float = field(default_factory=time.time)
     #: 1 for the first attempt; retries of an ``Event`` invocation count up.
@@ -59,9 +70,11 @@ class Invocation:
     answer_future: asyncio.Future[Answer] = field(init=False)
     #: Done once the invocation is finished (its record complete).
     done: asyncio.Future[None] = field(init=False)
-    #: How many of ``log_lines`` the caller's Tail log covers: those logged up to the answer (see ``answer``).
-    tail_end: int = 0
     finished: bool = False
+    #: Index of the environment started for this event while it waits (it is delivered there, as Lambda places
+    #: an invocation on the environment its cold start makes; not in queueing mode); ``None``: the first idle
+    #: one takes it.
+    bound_env: int | None = None
     #: The timeout timer, from delivery until the invocation ends.
     timer: asyncio.TimerHandle | None = None
 
@@ -101,6 +114,54 @@ class Invocation:
             return False
         self.record.responded_at = time.time() if at is None else at
         self.record.error_type = answer.error_type
-        self.tail_end = len(self.log_lines)
         self.answer_future.set_result(answer)
         return True
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What a waiting ``/next`` gets: an event, or a fault instead of it (the event then stays queued)."""
+
+    inv: Invocation | None
+    fault: Fault | None = None
+
+
+@dataclass(eq=False)
+class NextWaiter:
+    """A ``/next`` request waiting for an event (``None`` as the result: the environment was reset)."""
+
+    request: web.BaseRequest
+    future: asyncio.Future[Delivery | None]
+
+    @property
+    def gone(self) -> bool:
+        """The runtime's connection is closed: delivering to it would lose the event."""
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+
+@dataclass(frozen=True)
+class PendingFailure:
+    """An init failure kept for the next caller: its answer (given the caller's request id) and exit code."""
+
+    answer: Callable[[str], Answer]
+    returncode: int | None = None
+    init_ms: float | None = None
+    runtime_pid: int | None = None
+    init_lines: tuple[str, ...] = ()
+    environment: int | None = None
+
+
+class EnvState(enum.Enum):
+    """Where an execution environment is in its life; :class:`~.environment.Environment` moves between them."""
+
+    #: No runtime process.
+    STOPPED = "stopped"
+    #: Process started (or starting), no ``/next`` yet: the init phase.
+    INIT = "init"
+    #: The runtime waits in ``/next`` and has no event.
+    IDLE = "idle"
+    #: An event was delivered; the invocation lasts until the runtime's next ``/next``.
+    BUSY = "busy"
+    #: The process is being stopped (init error, shutdown, timeout, reclaim): no event is delivered to it.
+    RESETTING = "resetting"

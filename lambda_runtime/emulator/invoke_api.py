@@ -17,7 +17,7 @@ from lambda_runtime.emulator.config import (
     INVOKE_API_VERSION,
     MAX_ASYNC_PAYLOAD,
     MAX_READ_SIZE,
-    MAX_SYNC_PAYLOAD,
+    MAX_SYNC_REQUEST,
     EmulatorConfig,
 )
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
@@ -42,9 +42,20 @@ def split_function_ref(ref: str) -> tuple[str, str | None]:
 
 
 def tail_log(inv: Invocation) -> str:
-    """The base64 Tail log: the invocation's lines up to its answer (see ``Invocation.tail_end``), last 4 KB."""
-    text = "".join(line + "\n" for line in inv.log_lines[: inv.tail_end])
+    """The base64 Tail log: the last 4 KB of the invocation's lines, END and REPORT included."""
+    text = "".join(line + "\n" for line in inv.log_lines)
     return base64.b64encode(text.encode("utf-8")[-TAIL_BYTES:]).decode("ascii")
+
+
+def json_problem(payload: bytes) -> str | None:
+    """Why ``payload`` is not a JSON document (Lambda refuses those), or ``None`` if it is one."""
+    try:
+        json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return f"Invalid UTF-8: {e.reason} at byte {e.start}"
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def decode_client_context(raw: str) -> str:
@@ -73,26 +84,86 @@ class InvokeApi:
         self.async_invoker = async_invoker
         self.default_faults = default_faults
 
+    def throttled(self) -> web.Response:
+        """429 as Lambda answers when the reserved concurrency is used up; ``Retry-After`` is in botocore's model
+        (``retryAfterSeconds``), and boto3's retry modes back off and retry a ``TooManyRequestsException``."""
+        self.pool.store.count_throttle()
+        reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+        headers = {"Retry-After": "1"}
+        return service_error(429, "TooManyRequestsException", "Rate Exceeded.", headers=headers, Reason=reason)
+
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(f"/{INVOKE_API_VERSION}/functions/{{function}}/invocations", self.invoke)
 
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
+        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        refused = self._refuse_before_reading(request, invocation_type)
+        if refused is not None:
+            return refused
+        payload = await request.read()
+        found = self._read_invocation(request, invocation_type, payload, received_at)
+        if isinstance(found, web.Response):
+            return found
+        inv = found
+        if invocation_type == "DryRun":
+            return web.Response(status=204, headers={"X-Amzn-RequestId": inv.request_id})
+        if invocation_type == "Event":
+            if not self.async_invoker.accept(inv):
+                return self.throttled()
+            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
+        if not self.pool.submit(inv):
+            return self.throttled()
+        answer = await asyncio.shield(inv.answer_future)
+        tail = request.headers.get("X-Amz-Log-Type") == "Tail"
+        if tail:
+            # Lambda's Tail log ends with the END and REPORT lines, which exist once the invocation is over (the
+            # runtime's next /next): a caller who asks for it trades the early answer for the whole log.
+            await asyncio.shield(inv.done)
+        headers = {
+            "X-Amzn-RequestId": inv.request_id,
+            "X-Amz-Executed-Version": "$LATEST",
+            "X-Amzn-Trace-Id": inv.trace_id or "",
+            "x-amzn-Remapped-Content-Length": "0",  # as Lambda's answers have it
+        }
+        if answer.function_error:
+            headers["X-Amz-Function-Error"] = answer.function_error
+        if answer.status != 200:
+            headers["X-Amzn-ErrorType"] = "ServiceException"
+        if tail:
+            headers["X-Amz-Log-Result"] = tail_log(inv)
+        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)
+
+    def _refuse_before_reading(self, request: web.Request, invocation_type: str) -> web.Response | None:
+        """Refusals that need no body: an unknown function, invocation type or tenant, a body far too big."""
         config = self.config
-        name, qualifier = split_function_ref(request.match_info["function"])
+        asked = request.match_info["function"]
+        name, qualifier = split_function_ref(asked)
         qualifier = request.query.get("Qualifier", qualifier)
         if name != config.function_name or qualifier not in (None, "$LATEST"):
-            suffix = f":{qualifier}" if qualifier and name == config.function_name else ""
-            return service_error(404, "ResourceNotFoundException", f"Function not found: {config.function_arn}{suffix}")
-        invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+            arn = config.function_arn.rsplit(":", 1)[0] + f":{name}" + (f":{qualifier}" if qualifier else "")
+            return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             message = f"Unsupported invocation type {invocation_type!r}"
             return service_error(400, "InvalidParameterValueException", message)
-        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        tenant = request.headers.get("X-Amz-Tenant-Id")
+        if config.tenant_isolation and not tenant:
+            message = "The function uses tenant isolation mode: the invocation must give a TenantId."
+            return service_error(400, "InvalidParameterValueException", message)
+        if tenant and not config.tenant_isolation:
+            message = "TenantId is only accepted by functions in tenant isolation mode."
+            return service_error(400, "InvalidParameterValueException", message)
         if request.content_length is not None and request.content_length > MAX_READ_SIZE:
             return service_error(413, "RequestEntityTooLargeException", "Request too large")
-        payload = await request.read()
-        if len(payload) > limit:  # never truncated: refused, in Lambda's words
+        return None
+
+    def _read_invocation(
+        self, request: web.Request, invocation_type: str, payload: bytes, received_at: float
+    ) -> Invocation | web.Response:
+        """The invocation the request asks for, or why it is refused (never truncated: refused, in Lambda's words)."""
+        config = self.config
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_REQUEST
+        if len(payload) > limit:
             if invocation_type == "Event":
                 message = (
                     f"{len(payload)} byte payload is too large for the Event invocation type (limit {limit} bytes)"
@@ -100,8 +171,10 @@ class InvokeApi:
             else:
                 message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
             return service_error(413, "RequestEntityTooLargeException", message)
-        if invocation_type == "DryRun":
-            return web.Response(status=204)
+        if payload and not config.test_hooks and (problem := json_problem(payload)) is not None:
+            # Lambda parses the event before anything runs; test hooks let it through, to test runtimes with it.
+            message = f"Could not parse request body into json: Could not parse payload into json: {problem}"
+            return service_error(400, "InvalidRequestContentException", message)
         client_context: str | None = None
         if raw_context := request.headers.get("X-Amz-Client-Context"):
             try:
@@ -115,26 +188,12 @@ class InvokeApi:
             return service_error(400, "InvalidRequestContentException", str(e))
         if self.pool.stopping:
             return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
-        inv = Invocation(
+        return Invocation(
             payload=payload if payload else b"{}",
             invocation_type=invocation_type,
             trace_id=request.headers.get("X-Amzn-Trace-Id") or new_trace_id(),
             client_context=client_context,
+            tenant_id=request.headers.get("X-Amz-Tenant-Id") or None,
             hooks=hooks,
             received_at=received_at,
         )
-        if invocation_type == "Event":
-            self.async_invoker.accept(inv)
-            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
-        if not self.pool.submit(inv):
-            reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
-            return service_error(429, "TooManyRequestsException", "Rate Exceeded.", Reason=reason)
-        answer = await asyncio.shield(inv.answer_future)
-        headers = {"X-Amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": "$LATEST"}
-        if answer.function_error:
-            headers["X-Amz-Function-Error"] = answer.function_error
-        if answer.status != 200:
-            headers["X-Amzn-ErrorType"] = "ServiceException"
-        if request.headers.get("X-Amz-Log-Type") == "Tail":
-            headers["X-Amz-Log-Result"] = tail_log(inv)
-        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)

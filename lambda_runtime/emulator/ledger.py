@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import collections
 import logging
+from typing import Protocol
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.invocation import Answer, Invocation
 from lambda_runtime.emulator.records import Status
 from lambda_runtime.emulator.responses import exit_reason
@@ -16,6 +16,12 @@ logger = logging.getLogger("lambda_runtime.emulator")
 
 #: How many finished request ids are remembered to answer late posts with 410 instead of 400.
 FINISHED_MEMORY = 100_000
+
+
+class Served(Protocol):
+    """What the ledger reads of the environment that served an invocation."""
+
+    def measure_memory_mb(self) -> int | None: ...
 
 
 class Ledger:
@@ -43,17 +49,18 @@ class Ledger:
         self.store.output_line(line, inv.log_lines if inv is not None else None)
 
     def finish(
-        self, inv: Invocation, now: float, status: Status, env: Environment | None = None, answer: Answer | None = None
+        self, inv: Invocation, now: float, status: Status, env: Served | None = None, answer: Answer | None = None
     ) -> None:
         """Complete the record (``next_at`` = ``now``), log END / REPORT and publish the record.
 
         ``answer`` is given to a caller still waiting (the end of the invocation is its answer: a timeout,
-        an exit ...); that caller's Tail log then includes the END and REPORT lines.
+        an exit ...).
         """
         if inv.finished:
             return
         inv.finished = True
-        answered_now = answer is not None and inv.answer(answer, at=now)
+        if answer is not None:
+            inv.answer(answer, at=now)
         assert inv.answered, "an invocation is always answered before it finishes"
         if inv.timer is not None:
             inv.timer.cancel()
@@ -62,8 +69,6 @@ class Ledger:
         if env is not None:
             inv.record.max_memory_used_mb = env.measure_memory_mb()
         self._report_lines(inv)
-        if answered_now:
-            inv.tail_end = len(inv.log_lines)
         self.drop(inv)
         self._finished_ids[inv.request_id] = None
         self._finished_ids.move_to_end(inv.request_id)
@@ -115,4 +120,6 @@ class Ledger:
             fields.append("Status: timeout")
         elif record.status == "crash":
             fields.extend(["Status: error", "Error Type: Runtime.ExitError"])
+        if record.environment is not None:  # not in Lambda's line: which environment served it
+            fields.append(f"Environment: {record.environment}")
         self.platform_line(inv, "\t".join(fields))

@@ -5,24 +5,34 @@ invocation timeout. Each environment calls back here; the pool decides what runs
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState, PendingFailure
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.environment import Environment
+from lambda_runtime.emulator.invocation import Answer, EnvState, Invocation, PendingFailure
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.records import utc_stamp
 from lambda_runtime.emulator.responses import exit_error
 from lambda_runtime.emulator.store import Store
 
-if TYPE_CHECKING:
-    from lambda_runtime.emulator.pool import Pool
-
 logger = logging.getLogger("lambda_runtime.emulator")
+
+
+class Scheduler(Protocol):
+    """What the life cycle needs of the pool: whether it is stopping, the event waiting for an environment, a
+    new round."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def take_for(self, env: Environment) -> Invocation | None: ...
+
+    def dispatch(self) -> None: ...
 
 
 class Lifecycle:
@@ -33,7 +43,7 @@ class Lifecycle:
         config: EmulatorConfig,
         store: Store,
         ledger: Ledger,
-        pool: Pool,
+        pool: Scheduler,
         open_port: Callable[[Environment], str],
     ) -> None:
         self.config = config
@@ -41,18 +51,44 @@ class Lifecycle:
         self.ledger = ledger
         self.pool = pool
         self._open_port = open_port
+        self._instances = itertools.count(1)
+        self._reclaiming: set[asyncio.Task[None]] = set()
 
     def new_environment(self, index: int) -> Environment:
         return Environment(index, self._on_output, self._on_exit)
 
-    def start_runtime(self, env: Environment) -> None:
+    def start_runtime(self, env: Environment, tenant: str | None = None) -> None:
+        """A cold start: a new runtime process in ``env`` (a new environment number), for ``tenant``."""
         if not env.runtime_api:
             env.runtime_api = self._open_port(env)
         command = self.config.command
         task = env.begin_start(command, self.config.runtime_env(env.runtime_api), self.config.task_root)
+        env.instance = next(self._instances)
+        env.tenant = tenant
         task.add_done_callback(lambda t: self._on_start_done(env, t))
         loop = asyncio.get_running_loop()
         loop.call_later(self.config.init_timeout, self._on_init_timeout, env, env.generation)
+
+    def watch_idle(self, env: Environment) -> None:
+        """``env`` waits for an event: reclaim it if it is still waiting after ``idle_timeout``."""
+        if self.config.idle_timeout is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.config.idle_timeout, self._reclaim_if_idle, env, env.generation, env.deliveries)
+
+    def _reclaim_if_idle(self, env: Environment, generation: int, deliveries: int) -> None:
+        if env.generation != generation or env.deliveries != deliveries or env.state is not EnvState.IDLE:
+            return
+        if self.pool.stopping:
+            return
+        self.reclaim(env)
+
+    def reclaim(self, env: Environment) -> None:
+        """Stop an idle environment (its slot is free again once the process is gone)."""
+        logger.info("env %d: environment %s reclaimed (idle)", env.index, env.instance)
+        env.reset()
+        task = asyncio.get_running_loop().create_task(env.stop(self.config.kill_grace))
+        self._reclaiming.add(task)
+        task.add_done_callback(self._reclaiming.discard)
 
     def _on_init_timeout(self, env: Environment, generation: int) -> None:
         if env.generation != generation or env.state is not EnvState.INIT or self.pool.stopping:
@@ -82,7 +118,7 @@ class Lifecycle:
 
     def _on_exit(self, env: Environment, returncode: int, previous: EnvState) -> None:
         now = time.time()
-        inv, env.current = env.current, None
+        inv = env.take_current()
         env.resolve_pending_next()
         if inv is not None:
             inv.record.exit_code = returncode
@@ -114,8 +150,9 @@ class Lifecycle:
             init_ms=(time.time() - env.started_at) * 1000.0 if env.started_at else None,
             runtime_pid=env.last_pid,
             init_lines=tuple(env.init_lines),
+            environment=env.instance,
         )
-        inv = self.pool.take_first()
+        inv = self.pool.take_for(env)
         if inv is not None:
             self.answer_init_failure(inv, pending)
         else:
@@ -125,6 +162,7 @@ class Lifecycle:
         inv.record.init_ms = pending.init_ms
         inv.record.exit_code = pending.returncode
         inv.record.runtime_pid = pending.runtime_pid
+        inv.record.environment = pending.environment
         inv.log_lines[:0] = pending.init_lines
         self.ledger.finish(inv, time.time(), "init_error", answer=pending.answer(inv.request_id))
 
@@ -136,8 +174,8 @@ class Lifecycle:
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
         logger.warning("%s timed out after %.2f s", inv.request_id, self.config.timeout)
         self.ledger.platform_line(inv, f"{utc_stamp(now)} {inv.request_id} {message}")
-        env.current = None
+        env.take_current()
         timed_out = Answer.function_failure("Sandbox.Timedout", f"RequestId: {inv.request_id} Error: {message}")
         self.ledger.finish(inv, now, "timeout", env, answer=timed_out)
-        env.state = EnvState.RESETTING
+        env.reset()
         env.signal_group(signal.SIGKILL)  # the exit watcher then cleans up; the next event gets a fresh runtime

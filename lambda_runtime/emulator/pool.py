@@ -9,28 +9,18 @@ import collections
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
 
 from lambda_runtime.emulator.config import EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState
-from lambda_runtime.emulator.hooks import Fault
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.environment import Environment
+from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invocation
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.lifecycle import Lifecycle
 from lambda_runtime.emulator.store import Store
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
-SHUTTING_DOWN = Answer(b'{"Type":"Service","message":"The emulator is shutting down"}', status=503)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What a waiting ``/next`` gets: an event, or a fault instead of it (the event then stays queued)."""
-
-    inv: Invocation | None
-    fault: Fault | None = None
+SHUTTING_DOWN = Answer(b'{"Type":"Service","Message":"The emulator is shutting down"}', status=503)  # ServiceException
 
 
 class Pool:
@@ -46,7 +36,8 @@ class Pool:
         self.envs = [self.lifecycle.new_environment(i) for i in range(config.concurrency)]
         self.queue: collections.deque[Invocation] = collections.deque()
         self.stopping = False
-        self._room_waiters: list[asyncio.Future[None]] = []
+        #: Called when room for one more event may have appeared (the ``Event`` queue waits for it).
+        self.on_room: Callable[[], None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -62,21 +53,14 @@ class Pool:
         busy = sum(1 for env in self.envs if env.current is not None)
         return busy + len(self.queue) < self.config.concurrency + self.config.queue_size
 
-    async def wait_for_room(self) -> None:
-        while not self.has_room():
-            waiter = asyncio.get_running_loop().create_future()
-            self._room_waiters.append(waiter)
-            try:
-                await waiter
-            finally:
-                self._room_waiters.remove(waiter)
-
     def submit(self, inv: Invocation) -> bool:
         """Queue an event for the next idle environment. False (nothing done) when there is no room."""
         if not self.has_room():
             return False
         self.ledger.add(inv)
-        failed = next((env for env in self.envs if env.pending_init_failure is not None), None)
+        failed = next(
+            (env for env in self.envs if env.pending_init_failure is not None and env.tenant == inv.tenant_id), None
+        )
         if failed is not None:
             pending, failed.pending_init_failure = failed.pending_init_failure, None
             assert pending is not None
@@ -86,11 +70,12 @@ class Pool:
         self.dispatch()
         return True
 
-    def take_first(self) -> Invocation | None:
-        """Take the first waiting event out of the queue (to give it an init failure), if any."""
-        if not self.queue:
+    def take_for(self, env: Environment) -> Invocation | None:
+        """Take the event waiting for ``env`` out of the queue (to give it its init failure), if any."""
+        inv = self._next_for(env)
+        if inv is None:
             return None
-        inv = self.queue.popleft()
+        self.queue.remove(inv)
         self._changed()
         return inv
 
@@ -106,9 +91,8 @@ class Pool:
 
     def _changed(self) -> None:
         self.store.set_queued(len(self.queue))
-        for waiter in self._room_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if self.on_room is not None:
+            self.on_room()
 
     # -- delivery ------------------------------------------------------------------------------------
 
@@ -117,26 +101,53 @@ class Pool:
         if self.stopping:
             return
         for env in self.envs:
-            if not self.queue:
-                break
-            if env.state is EnvState.IDLE and env.pending_next is not None:
-                self._deliver(env)
-        # Idle ones left here have no /next waiting (it failed or hung up): they will call again soon.
-        coming = sum(1 for env in self.envs if env.state in (EnvState.INIT, EnvState.IDLE))
-        for env in self.envs:
-            if len(self.queue) <= coming:
-                break
-            if env.state is EnvState.STOPPED:
-                self.lifecycle.start_runtime(env)
-                coming += 1
+            if self.queue and env.state is EnvState.IDLE and env.pending_next is not None:
+                inv = self._next_for(env)
+                if inv is not None:
+                    self._deliver(env, inv)
+        if self.queue:
+            self._start_for_unserved()
         self._changed()
 
-    def _deliver(self, env: Environment) -> None:
+    def _next_for(self, env: Environment) -> Invocation | None:
+        """The first queued event ``env`` may take: one started for it, or one of its tenant bound to none."""
+        for inv in self.queue:
+            if inv.bound_env == env.index or (inv.bound_env is None and inv.tenant_id == env.tenant):
+                return inv
+        return None
+
+    def _start_for_unserved(self) -> None:
+        """Start an environment (a cold start) for each queued event no idle or starting one will take."""
+        coming = (EnvState.INIT, EnvState.IDLE)
+        for inv in self.queue:
+            if inv.bound_env is not None and self.envs[inv.bound_env].state not in coming:
+                inv.bound_env = None  # its environment failed or went away: the next one will do
+        # Idle ones here have no /next waiting (it failed or hung up): they will call again soon.
+        spare = [env for env in self.envs if env.state in coming and all(i.bound_env != env.index for i in self.queue)]
+        for inv in self.queue:
+            if inv.bound_env is not None:
+                continue
+            mine = next((env for env in spare if env.tenant == inv.tenant_id), None)
+            if mine is not None:
+                spare.remove(mine)
+                continue
+            slot = next((env for env in self.envs if env.state is EnvState.STOPPED), None)
+            if slot is None:
+                # Tenant isolation: an idle environment of another tenant makes room (it stops; then a new round).
+                other = next((env for env in spare if env.state is EnvState.IDLE), None)
+                if other is not None:
+                    spare.remove(other)
+                    self.lifecycle.reclaim(other)
+                continue  # queueing mode: it waits for a busy one to free up
+            self.lifecycle.start_runtime(slot, inv.tenant_id)
+            if self.config.queue_size == 0:  # queueing mode: the first environment free takes it, warm or not
+                inv.bound_env = slot.index
+
+    def _deliver(self, env: Environment, inv: Invocation) -> None:
         waiter, env.pending_next = env.pending_next, None
         assert waiter is not None
         if waiter.gone or waiter.future.done():
             return  # the runtime hung up; it will call again or exit
-        inv = self.queue[0]
         fault = inv.hooks.take_fault("next")
         env.thaw()
         if fault is not None:
@@ -144,16 +155,16 @@ class Pool:
         if fault is not None and fault.mode != "stall":
             waiter.future.set_result(Delivery(None, fault))  # not delivered: it stays first in the queue
             return
-        self.queue.popleft()
+        self.queue.remove(inv)
         now = time.time()
         inv.record.delivered_at = now
         inv.record.runtime_pid = env.pid
+        inv.record.environment = env.instance
         inv.deadline_ms = inv.record.deadline_ms = int((now + self.config.timeout) * 1000)
         if env.cold_init_ms is not None:
             inv.record.init_ms, env.cold_init_ms = env.cold_init_ms, None
             inv.log_lines[:0] = env.init_lines
-        env.current = inv
-        env.state = EnvState.BUSY
+        env.deliver(inv)
         self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")
         inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self.lifecycle.on_timeout, env, inv)
         waiter.future.set_result(Delivery(inv, fault))

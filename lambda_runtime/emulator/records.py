@@ -66,6 +66,8 @@ class InvocationRecord:
     max_memory_used_mb: int | None = None
     #: Pid of the runtime process that handled (or failed) the invocation.
     runtime_pid: int | None = None
+    #: The execution environment that served it: 1, 2, ... in the order they were started (each a cold start).
+    environment: int | None = None
     #: Extra, free-form facts (kept out of the way of the fixed fields).
     extra: dict[str, Any] = field(default_factory=dict)
 

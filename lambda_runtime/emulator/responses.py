@@ -54,10 +54,27 @@ def runtime_error(status: int, error_type: str, message: str) -> web.Response:
     return web.json_response({"errorMessage": message, "errorType": error_type}, status=status)
 
 
-def service_error(status: int, error_type: str, message: str, kind: str = "User", **extra: str) -> web.Response:
+#: Error shapes whose message member is ``Message``; the others' is ``message`` (botocore's Lambda service model,
+#: botocore/data/lambda/2015-03-31/service-2.json: ResourceNotFoundException and ServiceException have
+#: ``Message``; TooManyRequestsException, InvalidRequestContentException, InvalidParameterValueException and
+#: RequestTooLargeException have ``message``). tests/test_emulator_invoke_api.py checks this against the model.
+CAPITAL_MESSAGE = frozenset({"ResourceNotFoundException", "ServiceException"})
+
+
+def service_error(
+    status: int,
+    error_type: str,
+    message: str,
+    kind: str = "User",
+    headers: dict[str, str] | None = None,
+    **extra: str,
+) -> web.Response:
     """An Invoke API error as AWS sends it (botocore reads the type from ``X-Amzn-ErrorType``)."""
+    key = "Message" if error_type in CAPITAL_MESSAGE else "message"
     return web.json_response(
-        {**extra, "Type": kind, "message": message}, status=status, headers={"X-Amzn-ErrorType": error_type}
+        {**extra, "Type": kind, key: message},
+        status=status,
+        headers={**(headers or {}), "X-Amzn-ErrorType": error_type},
     )
 
 

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from aiohttp import web
 
 from lambda_runtime.emulator.config import API_VERSION, MAX_SYNC_PAYLOAD, EmulatorConfig
-from lambda_runtime.emulator.environment import Environment, EnvState, NextWaiter
+from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.hooks import INVOCATION_ID_HEADER
-from lambda_runtime.emulator.invocation import Answer, Invocation
+from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invocation, NextWaiter
 from lambda_runtime.emulator.ledger import Ledger
-from lambda_runtime.emulator.pool import Delivery, Pool
+from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.responses import error_type_of, new_trace_id, runtime_error
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -38,6 +38,11 @@ def reset_connection(request: web.BaseRequest) -> web.Response:
     return web.Response(status=500)
 
 
+def not_an_environment() -> web.Response:
+    """A Runtime API call on the Invoke API port: no runtime was given this address, so it changes nothing."""
+    return runtime_error(403, "InvalidStateTransition", "Not a Runtime API address: no environment listens here")
+
+
 def injected_500(what: str) -> web.Response:
     return runtime_error(500, "ServiceException", f"Injected fault: {what}")
 
@@ -50,7 +55,7 @@ class RuntimeApi:
         config: EmulatorConfig,
         pool: Pool,
         ledger: Ledger,
-        env_for: Callable[[web.BaseRequest], Environment],
+        env_for: Callable[[web.BaseRequest], Environment | None],
     ) -> None:
         self.config = config
         self.pool = pool
@@ -66,6 +71,8 @@ class RuntimeApi:
 
     async def next(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         now = time.time()
         if env.state is EnvState.STOPPED or self.pool.stopping:
             return runtime_error(403, "InvalidStateTransition", "No runtime is running in this environment")
@@ -83,12 +90,12 @@ class RuntimeApi:
         elif env.state is EnvState.INIT:
             env.cold_init_ms = (now - env.started_at) * 1000.0
         future: asyncio.Future[Delivery | None] = asyncio.get_running_loop().create_future()
-        env.pending_next = NextWaiter(request, future)
-        if env.state is not EnvState.RESETTING:
-            env.state = EnvState.IDLE
+        env.wait_for_event(NextWaiter(request, future))
         self.pool.dispatch()
-        if not future.done() and self.config.freeze and env.state is EnvState.IDLE:
-            env.freeze()  # like Lambda: nothing runs between invocations
+        if not future.done() and env.state is EnvState.IDLE:
+            if self.config.freeze:
+                env.freeze()  # like Lambda: nothing runs between invocations
+            self.pool.lifecycle.watch_idle(env)
         delivery = await future
         if delivery is None:
             return runtime_error(410, "EnvironmentReset", "The execution environment was reset")
@@ -114,11 +121,13 @@ class RuntimeApi:
         }
         if inv.client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = inv.client_context
+        if inv.tenant_id is not None:
+            headers["Lambda-Runtime-Aws-Tenant-Id"] = inv.tenant_id
         return headers
 
     def _end_invocation(self, env: Environment, inv: Invocation, now: float) -> None:
         """The runtime asked for the next event: the current invocation ends here."""
-        env.current = None
+        env.take_current()
         no_response = Answer.function_failure(
             "Runtime.NoResponse",
             f"RequestId: {inv.request_id} Error: the runtime asked for the next event "
@@ -152,6 +161,8 @@ class RuntimeApi:
     ) -> web.StreamResponse:
         """A result post: faults first (drop, 500), then ``record`` it unless it is refused."""
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         found = self._lookup(env, request)
         fault = found.hooks.take_fault("response") if isinstance(found, Invocation) else None
         if fault is not None:
@@ -203,6 +214,8 @@ class RuntimeApi:
 
     async def init_error(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
         body = await request.read()
         answer = self._error_answer(body, request, "Runtime.Unknown")
         current = env.current
@@ -210,12 +223,12 @@ class RuntimeApi:
             self.pool.lifecycle.fail_init(env, lambda _rid: answer)
         elif env.state is EnvState.BUSY and current is not None and not current.answered:
             # Not an init any more, but the runtime gave up: the event it holds gets the error.
-            env.current = None
+            env.take_current()
             self.ledger.finish(current, time.time(), "error", env, answer=answer)
         else:
             return runtime_error(403, "InvalidStateTransition", "/init/error is only valid during init")
         logger.warning("runtime reported an init error: %s", answer.error_type)
-        env.state = EnvState.RESETTING
+        env.reset()
         self.pool.spawn(self._reap_after_init_error(env))
         return web.json_response({"status": "OK"}, status=202)
 

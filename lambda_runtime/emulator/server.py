@@ -31,16 +31,17 @@ logger = logging.getLogger("lambda_runtime.emulator")
 class EmulatorServer:
     """The emulator proper. ``await start()``, then ``await stop()``; see :class:`Emulator` for threads.
 
-    Environment 0 talks to the Runtime API on the Invoke API port (``runtime_api``); each further
-    environment gets a port of its own when it first starts, which is how a request is routed to its
-    environment (so ``AWS_LAMBDA_RUNTIME_API`` differs between environments).
+    Each environment talks to the Runtime API on a port of its own (the first one's is open from the start,
+    ``runtime_api``; the others' from their first start), which is how a request is routed to its
+    environment (so ``AWS_LAMBDA_RUNTIME_API`` differs between environments). The Invoke API port serves no
+    Runtime API: a call there comes from no environment, gets 403 and changes nothing.
     """
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.host = config.host
         self.port = 0
-        self.store = Store()
+        self.store = Store(config.keep_records)
         self.report = JsonLinesFile(config.report_file)
         self.ledger = Ledger(config, self.store, self.report)
         self.pool = Pool(config, self.store, self.ledger, self._open_runtime_port)
@@ -67,7 +68,7 @@ class EmulatorServer:
     @property
     def runtime_api(self) -> str:
         """What the first environment's runtime gets in ``AWS_LAMBDA_RUNTIME_API``."""
-        return f"{self._connect_host}:{self.port}"
+        return self.env.runtime_api
 
     @property
     def _connect_host(self) -> str:
@@ -96,7 +97,7 @@ class EmulatorServer:
             await self.async_invoker.stop()
             raise
         self.port = int(self._runner.addresses[0][1])
-        self._env_by_port[self.port] = self.env
+        self.env.runtime_api = self._open_runtime_port(self.env)
         logger.info(
             "emulator listening on %s: function %s, handler %s, timeout %s s, memory %d MB, concurrency %d",
             self.url,
@@ -110,9 +111,7 @@ class EmulatorServer:
             self.pool.lifecycle.start_runtime(self.env)
 
     def _open_runtime_port(self, env: Environment) -> str:
-        """The Runtime API address of ``env``: the main port for the first, a new port for the others."""
-        if env.index == 0:
-            return self.runtime_api
+        """The Runtime API address of ``env``: a port of its own."""
         assert self._runner is not None
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
         # Bound and listening before the runtime starts: it may connect before the site is serving.
@@ -125,11 +124,11 @@ class EmulatorServer:
         logger.debug("env %d: Runtime API on port %d", env.index, port)
         return f"{self._connect_host}:{port}"
 
-    def _env_for(self, request: web.BaseRequest) -> Environment:
-        """The environment a Runtime API request comes from, by the port it came in on."""
+    def _env_for(self, request: web.BaseRequest) -> Environment | None:
+        """The environment a Runtime API request comes from, by the port it came in on (None: no environment's)."""
         sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
         port = sockname[1] if isinstance(sockname, tuple) and len(sockname) > 1 else self.port
-        return self._env_by_port.get(port, self.env)
+        return self._env_by_port.get(port)
 
     async def stop(self) -> None:
         """Drop pending events, answer every waiting caller, stop every runtime (no orphans), close."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -269,3 +271,32 @@ def test_an_exit_after_the_response_is_a_runtime_exit_error_as_on_lambda(serve, 
     (outcome,) = emu.wait_for_async_outcomes(1)
     assert outcome["requestContext"]["condition"] == "RetriesExhausted"
     assert len((tmp_path / "runs").read_text().splitlines()) == 1 + 3
+
+
+def test_ctrl_c_on_the_emulator_names_the_jobs_it_cuts_short(tmp_path):
+    command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", "unhappy.route", "--port", "0"]
+    cli = subprocess.Popen(
+        [*command, "--timeout", "600"], cwd=FUNCTIONS_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    lines: list[str] = []
+    try:
+        assert cli.stdout is not None
+        for line in cli.stdout:
+            lines.append(line)
+            listening = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            if listening:
+                port = int(listening[1])
+                break
+        body = json.dumps({"do": "hang", "dir": str(tmp_path), "hang": ["mail_merge"]}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/2015-03-31/functions/function/invocations", body)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert json.loads(response.read()) == "answered"
+        wait_for_file(tmp_path / "mail_merge.started")
+        cli.send_signal(signal.SIGINT)
+        rest, _ = cli.communicate(timeout=60)
+    finally:
+        cli.kill()
+    output = "".join(lines) + rest
+    assert "Deferred jobs cut short by SIGTERM: mail_merge" in output
+    report = next(line for line in output.splitlines() if line.startswith("REPORT"))
+    assert "Status: shutdown" in report and "Runtime.ExitError" not in output

@@ -16,8 +16,8 @@ import shlex
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 
-from lambda_runtime import __version__
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.server import EmulatorServer
 
@@ -57,7 +57,11 @@ def _retries(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lambda-runtime", description="Local AWS Lambda emulator.")
-    parser.add_argument("-V", "--version", action="version", version=f"lambda-runtime {__version__}")
+    # The installed distribution's version (lambda_runtime.__version__ at build time): the emulator imports nothing
+    # from the runtime it emulates Lambda for.
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"lambda-runtime {metadata.version('lambda-runtime')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser(
         "serve",

@@ -96,7 +96,10 @@ class Ledger:
             init = f"Init Duration: {record.init_ms:.2f} ms\t" if record.init_ms is not None else ""
             self.platform_line(inv, f"INIT_REPORT {init}Phase: init\tStatus: error\tError Type: {record.error_type}")
             return
-        if record.status == "crash":
+        stopped = record.extra.get("cut_short_by") == "shutdown"
+        if stopped:  # the emulator stopped (Ctrl-C): not the function's fault, and not something Lambda does
+            self.platform_line(inv, f"RequestId: {record.request_id} cut short: the emulator is stopping")
+        elif record.status == "crash":
             # An exit ends the invocation as an error even after /response: the caller keeps the response it had,
             # but Lambda logs the exit and reports Runtime.ExitError (so an Event invocation is retried). Modelled
             # on the upstream emulator (aws-lambda-runtime-interface-emulator, internal/lambda): rapid/handlers.go
@@ -118,6 +121,8 @@ class Ledger:
             fields.append(f"Init Duration: {record.init_ms:.2f} ms")
         if record.status == "timeout":
             fields.append("Status: timeout")
+        elif stopped:
+            fields.append("Status: shutdown")
         elif record.status == "crash":
             fields.extend(["Status: error", "Error Type: Runtime.ExitError"])
         if record.environment is not None:  # not in Lambda's line: which environment served it

@@ -122,6 +122,8 @@ class Lifecycle:
         env.resolve_pending_next()
         if inv is not None:
             inv.record.exit_code = returncode
+            if self.pool.stopping:
+                inv.record.extra["cut_short_by"] = "shutdown"
             if not inv.answered:
                 logger.warning("runtime exited (status %d) during invocation %s", returncode, inv.request_id)
             self.ledger.finish(inv, now, "crash", env, answer=exit_error(inv.request_id, returncode))

@@ -19,6 +19,7 @@ logger = logging.getLogger("lambda_runtime.client")
 
 API_VERSION = "2018-06-01"
 _INVOCATION_ID = "Lambda-Runtime-Invocation-Id"
+_XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
 
 
 def is_transient(error: BaseException) -> bool:
@@ -56,8 +57,10 @@ class RuntimeClient:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
         self._post_with_retries(f"invocation/{invocation.request_id}/response", body, headers)
 
-    def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
+    def post_error(self, invocation: Invocation, error_type: str, body: bytes, xray_cause: str = "") -> None:
         headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}
+        if xray_cause:
+            headers[_XRAY_CAUSE] = xray_cause
         self._post_with_retries(f"invocation/{invocation.request_id}/error", body, headers)
 
     def post_init_error(self, error_type: str, body: bytes) -> None:

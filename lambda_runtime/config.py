@@ -28,7 +28,8 @@ class Settings(NamedTuple):
     handler: str
     task_root: str = "."
     log_format: str = "Text"
-    log_level: str = "INFO"
+    log_level: str = ""  # "": AWS_LAMBDA_LOG_LEVEL unset, the root logger stays at WARNING as under awslambdaric
+    telemetry_log_fd: int | None = None  # _LAMBDA_TELEMETRY_LOG_FD: log frames go there (managed runtimes)
     function_name: str = ""
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 128
@@ -57,6 +58,7 @@ class Settings(NamedTuple):
             task_root=env.text("LAMBDA_TASK_ROOT", os.getcwd()),
             log_format=env.choice("AWS_LAMBDA_LOG_FORMAT", "Text", LOG_FORMATS),
             log_level=_log_level(env),
+            telemetry_log_fd=env.optional("_LAMBDA_TELEMETRY_LOG_FD", _non_negative_int),
             function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
             function_version=env.text("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             memory_limit_in_mb=env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int)),
@@ -94,6 +96,9 @@ class _Reader:
         except ValueError as error:
             raise ConfigError(f"{name}={raw!r} is invalid: {error}") from None
 
+    def optional(self, name: str, convert: Callable[[str], T]) -> T | None:
+        return self.parse(name, None, convert) if self.text(name, "") else None
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         def pick(raw: str) -> str:
             for option in allowed:
@@ -105,10 +110,9 @@ class _Reader:
 
 
 def _log_level(env: _Reader) -> str:
-    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; LOG_LEVEL is what many existing
-    # functions (and the Swift example) already use, so it is honoured when the former is absent.
-    name = "AWS_LAMBDA_LOG_LEVEL" if env.text("AWS_LAMBDA_LOG_LEVEL", "") else "LOG_LEVEL"
-    level = env.choice(name, "INFO", LOG_LEVELS)
+    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL. Unset, awslambdaric leaves the root logger at
+    # WARNING; LOG_LEVEL is not read, because Powertools reads it for its own loggers only.
+    level = env.text("AWS_LAMBDA_LOG_LEVEL", "") and env.choice("AWS_LAMBDA_LOG_LEVEL", "", LOG_LEVELS)
     return {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(level, level)
 
 

@@ -17,7 +17,7 @@ from lambda_runtime.context import Invocation, LambdaContext
 from lambda_runtime.deferred import Batch, JobRunner
 from lambda_runtime.errors import FunctionError, RuntimeApiError
 from lambda_runtime.handler import Handler
-from lambda_runtime.logs import set_request_id
+from lambda_runtime.logs import log_failure, set_request_id
 from lambda_runtime.payloads import decode_event, encode_result, error_report
 
 logger = logging.getLogger("lambda_runtime")
@@ -50,7 +50,7 @@ class InvocationLoop:
 
     def run_once(self) -> None:
         invocation = self.client.next_invocation()
-        set_request_id(invocation.request_id)
+        set_request_id(invocation.request_id, invocation.header("Lambda-Runtime-Aws-Tenant-Id"))
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
         if trace_id:
             self.environ[_TRACE_ID_VARIABLE] = trace_id
@@ -91,11 +91,9 @@ class InvocationLoop:
 
     def _post_error(self, invocation: Invocation, error: BaseException) -> None:
         report = error_report(error, invocation.request_id)
-        # The runtime's own faults have no useful traceback; a handler's error gets the full one.
-        trace = None if isinstance(error, FunctionError) else error
-        logger.error("%s: %s", report.error_type, report.message, exc_info=trace)
+        log_failure(report.fields)
         try:
-            self.client.post_error(invocation, report.error_type, report.body)
+            self.client.post_error(invocation, report.error_type, report.body, report.xray_cause)
         except (RuntimeApiError, requests.RequestException) as post_failure:
             logger.error("Posting the error failed: %s", post_failure)
 

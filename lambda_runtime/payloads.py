@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from lambda_runtime.errors import FunctionError, InvocationError, describe
+from lambda_runtime.xray import xray_cause
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,29 +36,35 @@ def encode_result(result: Any) -> tuple[bytes, str]:
 
 
 class ErrorReport(NamedTuple):
-    """An error as Lambda wants it: its type for the header, its message for the log, the JSON body to post."""
+    """An error as Lambda wants it: its type for the header, its message, the JSON body to post and its fields."""
 
     error_type: str
     message: str
     body: bytes
+    fields: dict[str, Any]  # the body's fields, for the log record
+    xray_cause: str  # the Lambda-Runtime-Function-XRay-Error-Cause header
 
 
 def error_report(error: BaseException, request_id: str = "") -> ErrorReport:
     """Describe `error`, with the stack trace cut to the user's frames."""
     if isinstance(error, FunctionError):
         error_type, message, trace = error.error_type, error.message, error.stack_trace
+        # awslambdaric reports its own faults to X-Ray as one validation error without a stack.
+        cause = xray_cause("LambdaValidationError", message, [], os.getcwd())
     else:
-        error_type, message, trace = type(error).__name__, describe(error), user_stack_trace(error.__traceback__)
-    body = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
-    return ErrorReport(error_type, message, _dumps(body).encode())
+        frames = user_frames(error.__traceback__)
+        error_type, message, trace = type(error).__name__, describe(error), traceback.format_list(frames)
+        cause = xray_cause(error_type, message, frames, os.getcwd())
+    fields = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
+    return ErrorReport(error_type, message, _dumps(fields).encode(), fields, cause)
 
 
-def user_stack_trace(tb: TracebackType | None) -> list[str]:
-    """Traceback lines without the runtime's own frames at the top, like the official client."""
-    frames = traceback.extract_tb(tb)
+def user_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
+    """Traceback frames without the runtime's own frames at the top, like the official client."""
+    frames = list(traceback.extract_tb(tb))
     while frames and frames[0].filename.startswith(_PACKAGE_DIR):
         frames.pop(0)
-    return traceback.format_list(frames)
+    return frames
 
 
 def _dumps(value: Any) -> str:

@@ -15,7 +15,8 @@ def test_defaults():
     assert settings.runtime_api == "127.0.0.1:9001"
     assert settings.handler == "app.handler"
     assert settings.log_format == "Text"
-    assert settings.log_level == "INFO"
+    assert settings.log_level == ""  # unset: the root logger stays at WARNING, as under awslambdaric
+    assert settings.telemetry_log_fd is None
     assert settings.memory_limit_in_mb == 128
     assert settings.defer_margin_ms == 100
     assert settings.defer_overrun == "abandon"
@@ -45,8 +46,15 @@ def test_values_are_parsed_and_normalised():
     assert settings.defer_on_error is False
 
 
-def test_log_level_falls_back_to_log_level_variable():
-    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
+def test_log_level_variable_is_left_to_powertools():
+    # awslambdaric ignores LOG_LEVEL; Powertools reads it for its own loggers, so the root logger must not follow it.
+    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug"}).log_level == ""
+
+
+def test_telemetry_descriptor():
+    assert Settings.from_environ({**BASE, "_LAMBDA_TELEMETRY_LOG_FD": "3"}).telemetry_log_fd == 3
+    with pytest.raises(ConfigError, match="_LAMBDA_TELEMETRY_LOG_FD='x'"):
+        Settings.from_environ({**BASE, "_LAMBDA_TELEMETRY_LOG_FD": "x"})
 
 
 def test_settings_are_frozen():

@@ -62,7 +62,8 @@ def test_handler_from_environment_when_no_argument():
 def test_init_error_exits_non_zero_under_the_emulator(serve):
     emu = serve("no_such_module.handler")
     assert emu.invoke({}).json()["errorType"] == "Runtime.ImportModuleError"
-    assert "Init error Runtime.ImportModuleError" in emu.wait_for_output("Init error")
+    output = emu.wait_for_output("[ERROR] Runtime.ImportModuleError")
+    assert "[ERROR] Runtime.ImportModuleError: Unable to import module 'no_such_module'" in output
 
 
 def test_ctrl_c_while_waiting_for_an_event_exits_quietly():

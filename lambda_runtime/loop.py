@@ -24,6 +24,8 @@ logger = logging.getLogger("lambda_runtime")
 
 _TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 _RESPONSE_LIMIT = 6_291_556
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 5.0
 
 
 class InvocationLoop:
@@ -43,6 +45,8 @@ class InvocationLoop:
         self.jobs = jobs
         # The trace id is published through the process environment, where the X-Ray SDK looks for it.
         self.environ = environ
+        self.sleep = time.sleep
+        self._missing_ids = 0  # events in a row without a request id
 
     def run_forever(self) -> None:
         while True:
@@ -57,9 +61,18 @@ class InvocationLoop:
         else:
             self.environ.pop(_TRACE_ID_VARIABLE, None)
         if not invocation.request_id:
-            # Without an id there is nowhere to post a result; Lambda never does this, so just say so.
-            logger.error("Event without a Lambda-Runtime-Aws-Request-Id header: skipped, no result can be posted")
+            # Without an id there is nowhere to post a result; Lambda never does this, so say so and back off
+            # (doubling, up to a few seconds) rather than spin through /next thousands of times a second.
+            self._missing_ids += 1
+            pause = min(_MAX_BACKOFF_S, _FIRST_BACKOFF_S * 2 ** (self._missing_ids - 1))
+            logger.error(
+                "Event without a Lambda-Runtime-Aws-Request-Id header: skipped, no result can be posted; "
+                "waiting %.2f s before the next event",
+                pause,
+            )
+            self.sleep(pause)
             return
+        self._missing_ids = 0
         context: LambdaContext | None = None
         failed = False
         try:
@@ -79,7 +92,7 @@ class InvocationLoop:
         try:
             self.client.post_response(invocation, body, content_type)
         except RuntimeApiError as error:
-            logger.error("The Runtime API refused the response: %s", error)
+            logger.error("The Runtime API refused the response for request %r: %s", invocation.request_id, error)
             if error.status == 413:
                 message = (
                     f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
@@ -95,7 +108,7 @@ class InvocationLoop:
         try:
             self.client.post_error(invocation, report.error_type, report.body, report.xray_cause)
         except (RuntimeApiError, requests.RequestException) as post_failure:
-            logger.error("Posting the error failed: %s", post_failure)
+            logger.error("Posting the error for request %r failed: %s", invocation.request_id, post_failure)
 
     def _drain(self, batch: Batch, handler_failed: bool) -> None:
         started = time.monotonic()

@@ -68,23 +68,29 @@ def user_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
 
 
 def _dumps(value: Any) -> str:
-    # The stdlib encoder cannot emit raw numbers, so a Decimal is written as a unique placeholder string and swapped
-    # for its exact digits afterwards: 0.1 stays 0.1, never 0.1000000000000000055511151231257827.
-    decimals: dict[str, str] = {}
-    nonce = ""
+    # The stdlib encoder cannot emit raw numbers, so each Decimal is written as one placeholder string and swapped
+    # for its exact digits afterwards: 0.1 stays 0.1, never 0.1000000000000000055511151231257827. The encoder calls
+    # `default` in output order, so one split and one join put the digits back: linear whatever their number.
+    decimals: list[str] = []
+    marker = ""
 
     def default(obj: Any) -> Any:
-        nonlocal nonce
+        nonlocal marker
         if isinstance(obj, decimal.Decimal):
             if not obj.is_finite():
                 raise ValueError(f"Out of range Decimal value is not JSON compliant: {obj}")
-            nonce = nonce or os.urandom(8).hex()  # os, not uuid: importing uuid costs milliseconds at cold start
-            key = f"__decimal_{nonce}_{len(decimals)}__"
-            decimals[key] = str(obj)
-            return key
+            # os, not uuid: importing uuid costs milliseconds at cold start
+            marker = marker or f"__decimal_{os.urandom(8).hex()}__"
+            decimals.append(str(obj))
+            return marker
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
     text = json.dumps(value, default=default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    for key, digits in decimals.items():
-        text = text.replace(f'"{key}"', digits, 1)
-    return text
+    if not decimals:
+        return text
+    parts = text.split(f'"{marker}"')
+    if len(parts) != len(decimals) + 1:  # a string held the random marker: refuse rather than guess
+        raise ValueError("a string in the result collides with the Decimal placeholder")
+    merged = [""] * (2 * len(decimals) + 1)
+    merged[0::2], merged[1::2] = parts, decimals
+    return "".join(merged)

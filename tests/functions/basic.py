@@ -122,3 +122,9 @@ def echo_or_fail(event, context):
     if event.get("fail"):
         raise ValueError(f"failure {event['i']}")
     return event
+
+
+def returns_many_decimals(event, context):
+    # A DynamoDB query result returned as-is: every number a Decimal.
+    count = event["count"]
+    return {"Items": [{"id": decimal.Decimal(i), "price": decimal.Decimal(f"{i}.{i % 100:02d}")} for i in range(count)]}

@@ -5,6 +5,7 @@ This is the only module that reads the environment: everything else receives a `
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeVar
@@ -12,6 +13,9 @@ from typing import NamedTuple, TypeVar
 from lambda_runtime.errors import ConfigError
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
+# Lambda's longest timeout is 15 minutes: a wait or a margin beyond it can never be what was meant.
+_LONGEST_S = 900
 
 LOG_FORMATS = ("Text", "JSON")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE")
@@ -61,15 +65,15 @@ class Settings(NamedTuple):
             telemetry_log_fd=env.optional("_LAMBDA_TELEMETRY_LOG_FD", _non_negative_int),
             function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
             function_version=env.text("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            memory_limit_in_mb=env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int)),
+            memory_limit_in_mb=env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _bounded(int, 1_048_576)),
             log_group_name=env.text("AWS_LAMBDA_LOG_GROUP_NAME", ""),
             log_stream_name=env.text("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-            post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _positive(float)),
-            retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _positive(int)),
-            retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _positive(float)),
-            defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _positive(int)),
-            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _positive(int)),
-            defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _non_negative_int),
+            post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _bounded(float, _LONGEST_S)),
+            retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _bounded(int, 100)),
+            retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _bounded(float, _LONGEST_S)),
+            defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _bounded(int, 1024)),
+            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _bounded(int, 1_000_000)),
+            defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _bounded(int, _LONGEST_S * 1000)),
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
             defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
@@ -123,14 +127,23 @@ def _host_port(raw: str) -> str:
     return raw
 
 
-def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
-    def convert(raw: str) -> T:
+def _bounded(kind: Callable[[str], N], at_most: float) -> Callable[[str], N]:
+    """A finite number above 0 and at most `at_most`: `inf`, `nan`, 0 and negatives make no sense here."""
+
+    def convert(raw: str) -> N:
         value = kind(raw)
-        if not value > 0:  # type: ignore[operator]
-            raise ValueError("must be greater than 0")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if not 0 < value <= at_most:
+            raise ValueError("must be greater than 0" + (f" and at most {at_most:g}" if at_most < math.inf else ""))
         return value
 
     return convert
+
+
+def _positive(kind: Callable[[str], N]) -> Callable[[str], N]:
+    """A finite number above 0."""
+    return _bounded(kind, math.inf)
 
 
 def _non_negative_int(raw: str) -> int:

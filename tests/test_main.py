@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import FUNCTIONS
 from tests.scripted_server import ScriptedRuntimeApi
 
@@ -91,3 +93,19 @@ def test_ctrl_c_while_waiting_for_an_event_exits_quietly():
             out, err = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "inf"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "nan"),
+        ("LAMBDA_RUNTIME_DEFER_MARGIN_MS", "0"),
+    ],
+)
+def test_settings_that_make_no_sense_stop_the_start_naming_the_variable(name, value):
+    with ScriptedRuntimeApi() as api:
+        result = run_runtime({"AWS_LAMBDA_RUNTIME_API": api.address, name: value}, "basic.echo")
+    assert result.returncode == 2
+    assert f"{name}={value!r} is invalid" in result.stderr and "Traceback" not in result.stderr
+    assert api.seen == []  # refused before the first /next

@@ -125,6 +125,15 @@ def test_trace_id_is_published_for_the_invocation_and_removed_when_absent(serve)
     assert without["trace_id"] is None
 
 
+def test_child_processes_see_the_invocation_trace_id(serve):
+    emu = serve("basic.child_trace_id")
+    for n in range(3):
+        trace = f"Root=1-5759e988-bd862e3fe1be46a99427279{n};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=1:9581a8d4:0"
+        assert emu.invoke({}, headers={"X-Amzn-Trace-Id": trace}).json() == {"child": trace, "own": trace}
+    without = emu.invoke({}, headers={NEXT_HEADERS: json.dumps({"Lambda-Runtime-Trace-Id": None})}).json()
+    assert without == {"child": "None", "own": None}
+
+
 def test_client_context_cognito_and_tenant_reach_the_context(serve):
     emu = serve("basic.context_info")
     client_context = {"client": {"app_title": "app", "installation_id": "i-1"}, "custom": {"k": "v"}, "env": {"e": 1}}

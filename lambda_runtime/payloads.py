@@ -53,7 +53,9 @@ def error_report(error: BaseException, request_id: str = "") -> ErrorReport:
         cause = xray_cause("LambdaValidationError", message, [], os.getcwd())
     else:
         frames = user_frames(error.__traceback__)
-        error_type, message, trace = type(error).__name__, describe(error), traceback.format_list(frames)
+        # Formatted from plain tuples, as awslambdaric does: no "^^^^" position markers (Python 3.11+) in the trace.
+        plain = [(frame.filename, frame.lineno or 0, frame.name, frame.line) for frame in frames]
+        error_type, message, trace = type(error).__name__, describe(error), traceback.format_list(plain)
         cause = xray_cause(error_type, message, frames, os.getcwd())
     fields = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
     return ErrorReport(error_type, message, _dumps(fields).encode(), fields, cause)

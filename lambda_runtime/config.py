@@ -114,9 +114,11 @@ class _Reader:
 
 
 def _log_level(env: _Reader) -> str:
-    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL. Unset, awslambdaric leaves the root logger at
-    # WARNING; LOG_LEVEL is not read, because Powertools reads it for its own loggers only.
-    level = env.text("AWS_LAMBDA_LOG_LEVEL", "") and env.choice("AWS_LAMBDA_LOG_LEVEL", "", LOG_LEVELS)
+    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; LOG_LEVEL is what many existing functions (and
+    # template.yaml) already use, so it is honoured when the former is absent. With neither, "": the root logger
+    # stays at WARNING, as awslambdaric leaves it.
+    name = "AWS_LAMBDA_LOG_LEVEL" if env.text("AWS_LAMBDA_LOG_LEVEL", "") else "LOG_LEVEL"
+    level = env.choice(name, "", LOG_LEVELS)
     return {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(level, level)
 
 

@@ -46,9 +46,10 @@ def test_values_are_parsed_and_normalised():
     assert settings.defer_on_error is False
 
 
-def test_log_level_variable_is_left_to_powertools():
-    # awslambdaric ignores LOG_LEVEL; Powertools reads it for its own loggers, so the root logger must not follow it.
-    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug"}).log_level == ""
+def test_log_level_falls_back_to_log_level_variable():
+    # Deliberately different from awslambdaric, which ignores LOG_LEVEL: many functions already set it.
+    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug", "AWS_LAMBDA_LOG_LEVEL": "error"}).log_level == "ERROR"
 
 
 def test_telemetry_descriptor():

@@ -210,6 +210,14 @@ def test_newline_in_an_error_message_deliberately_differs(both):
     assert my_lines == ["\r".join(their_lines)]
 
 
+def test_log_level_variable_deliberately_differs(both):
+    # Deliberately different: ours falls back to LOG_LEVEL when AWS_LAMBDA_LOG_LEVEL is unset; awslambdaric ignores it.
+    (_, my_lines), (_, their_lines) = invoke_both(both, "logging_fn.log_env", {}, env={"LOG_LEVEL": "INFO"})
+    assert "[INFO]\t<time>\t<request-id>\tinfo line" in my_lines
+    assert not [line for line in their_lines if "info line" in line]
+    assert "[WARNING]\t<time>\t<request-id>\twarning line" in their_lines
+
+
 def test_init_error_logs_match_but_for_the_managed_runtime_warning(both):
     (_, my_lines), (_, their_lines) = invoke_both(both, "import_raises.handler", {})
     # Deliberately different: awslambdaric's LAMBDA_WARNING speaks of managed runtime updates, which do not apply.

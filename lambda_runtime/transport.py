@@ -53,8 +53,9 @@ class _Response(http.client.HTTPResponse):
         if deadline is not None:
             # Every read waits only for what is left of the deadline: a peer dripping one byte at a time would
             # otherwise restart the socket timeout with each byte.
-            self.fp.close()
-            self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+            # detach(), not close(): the socket file keeps its reference on the socket, so a `Connection: close`
+            # reply is not cut off when http.client closes the connection before the body is read.
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
 
     def begin(self) -> None:
         # peek() waits for the first byte without consuming it (no extra syscall). Nothing read means the peer
@@ -107,11 +108,11 @@ class _Response(http.client.HTTPResponse):
 
 
 class _DeadlineReader(io.RawIOBase):
-    """Socket reads bounded by one monotonic deadline for the whole response."""
+    """A socket file whose reads are bounded by one monotonic deadline for the whole response."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
+    def __init__(self, raw: Any, sock: socket.socket, deadline: float) -> None:
         super().__init__()
-        self.sock, self.deadline = sock, deadline
+        self.raw, self.sock, self.deadline = raw, sock, deadline
 
     def readable(self) -> bool:
         return True
@@ -121,7 +122,12 @@ class _DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise TimeoutError("timed out: the response took longer than the timeout")
         self.sock.settimeout(remaining)
-        return self.sock.recv_into(buffer)
+        count: int = self.raw.readinto(buffer)
+        return count
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 class _Connection(http.client.HTTPConnection):

@@ -389,3 +389,17 @@ def test_the_timeout_is_a_total_for_a_dripping_response(phase: str) -> None:
             done.set()
     # Dripping takes 20 s and more; the deadline ends it at 0.5 s (bound generous for a loaded machine).
     assert elapsed < 10
+
+
+def test_connection_close_reply_whose_body_comes_later_is_read_whole() -> None:
+    # With a timeout, the response reads through the deadline reader; http.client closes the connection before the
+    # body is read when the reply says `Connection: close`, so the reader must keep the socket open until then.
+    def handler(server: Server, peer: Peer, index: int) -> None:
+        peer.read_request()
+        peer.send(b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        threading.Event().wait(0.2)  # the body arrives in a later segment than the head
+        peer.send(b"hello")
+
+    with Server(handler) as server, lean_session() as session:
+        reply = session.post(f"{server.url}/response", data=b"{}", timeout=5)
+    assert reply.status_code == 202 and reply.content == b"hello"

@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     telemetry_fd = settings.telemetry_log_fd
     if telemetry_fd is not None:
         environ.pop(TELEMETRY_FD_VARIABLE, None)  # as awslambdaric: child processes must not write frames there
-    configure_logging(settings.log_format, settings.log_level, _log_stream(), telemetry_fd)
+    usable_fd = telemetry_fd if telemetry_fd is not None and _is_open(telemetry_fd) else None
+    configure_logging(settings.log_format, settings.log_level, _log_stream(), usable_fd)
+    if usable_fd != telemetry_fd:
+        logger.warning("%s=%s is not an open descriptor: logging to stdout", TELEMETRY_FD_VARIABLE, telemetry_fd)
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
     try:
         handler = load_handler(settings.handler, settings.task_root)
@@ -70,6 +73,14 @@ def _retry_policy(settings: Settings) -> Retrying:
     from lambda_runtime.retries import retry_policy  # imported on the first failed call, not at every cold start
 
     return retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _log_stream() -> TextIO:

@@ -183,3 +183,10 @@ def test_records_are_frames_on_the_telemetry_descriptor(serve, tmp_path, log_for
     else:
         assert json.loads(error[2])["errorType"] == "ValueError"
     assert "broken" not in emu2.runtime_output()  # the record went to the descriptor, not to stdout
+
+
+def test_a_telemetry_descriptor_that_is_not_open_falls_back_to_stdout(serve):
+    emu = serve("logging_fn.log_env", env={"_LAMBDA_TELEMETRY_LOG_FD": "97"})
+    assert emu.invoke({}).json() == {"telemetry_fd": None}
+    output = emu.wait_for_output("warning line")
+    assert "_LAMBDA_TELEMETRY_LOG_FD=97 is not an open descriptor: logging to stdout" in output

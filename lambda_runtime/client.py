@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import requests
 
@@ -19,11 +20,25 @@ logger = logging.getLogger("lambda_runtime.client")
 
 API_VERSION = "2018-06-01"
 _INVOCATION_ID = "Lambda-Runtime-Invocation-Id"
+_XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
 
 
 def is_transient(error: BaseException) -> bool:
-    """Connection failures and 5xx may pass; 4xx say something about our request and never will."""
+    """Connection failures, 5xx, 408 and 429 may pass; other 4xx say something about our request and never will."""
+    if isinstance(error, RuntimeApiError) and error.status in (408, 429):
+        return True
     return isinstance(error, (requests.ConnectionError, requests.Timeout, RuntimeApiServerError))
+
+
+def id_segment(value: str) -> str:
+    """An id as one URL path segment: percent-encoded, so `/`, `?`, `#`, CR/LF or `..` are data, never syntax."""
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
+def valid_header_value(value: str) -> bool:
+    """Printable ASCII only: anything else could split the request or be refused by the server."""
+    return value.isascii() and value.isprintable()
 
 
 class RuntimeClient:
@@ -54,11 +69,13 @@ class RuntimeClient:
 
     def post_response(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
-        self._post_with_retries(f"invocation/{invocation.request_id}/response", body, headers)
+        self._post_with_retries(f"invocation/{id_segment(invocation.request_id)}/response", body, headers)
 
-    def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
+    def post_error(self, invocation: Invocation, error_type: str, body: bytes, xray_cause: str = "") -> None:
         headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}
-        self._post_with_retries(f"invocation/{invocation.request_id}/error", body, headers)
+        if xray_cause and valid_header_value(xray_cause):
+            headers[_XRAY_CAUSE] = xray_cause
+        self._post_with_retries(f"invocation/{id_segment(invocation.request_id)}/error", body, headers)
 
     def post_init_error(self, error_type: str, body: bytes) -> None:
         self._post_with_retries("init/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
@@ -68,8 +85,9 @@ class RuntimeClient:
 
     @staticmethod
     def _invocation_id(invocation: Invocation) -> dict[str, str]:
+        # An id that is not a valid header value is not echoed: the post still names the invocation in its URL.
         value = invocation.header(_INVOCATION_ID)
-        return {_INVOCATION_ID: value} if value else {}
+        return {_INVOCATION_ID: value} if value and valid_header_value(value) else {}
 
     def _post_with_retries(self, path: str, body: bytes, headers: dict[str, str]) -> None:
         # A retried post resends the very same bytes for the same request id, so the Runtime API either records

@@ -5,6 +5,7 @@ This is the only module that reads the environment: everything else receives a `
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import NamedTuple, TypeVar
@@ -12,6 +13,9 @@ from typing import NamedTuple, TypeVar
 from lambda_runtime.errors import ConfigError
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)
+# Lambda's longest timeout is 15 minutes: a wait or a margin beyond it can never be what was meant.
+_LONGEST_S = 900
 
 LOG_FORMATS = ("Text", "JSON")
 LOG_LEVELS = ("DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL", "FATAL", "TRACE")
@@ -28,7 +32,8 @@ class Settings(NamedTuple):
     handler: str
     task_root: str = "."
     log_format: str = "Text"
-    log_level: str = "INFO"
+    log_level: str = ""  # "": AWS_LAMBDA_LOG_LEVEL unset, the root logger stays at WARNING as under awslambdaric
+    telemetry_log_fd: int | None = None  # _LAMBDA_TELEMETRY_LOG_FD: log frames go there (managed runtimes)
     function_name: str = ""
     function_version: str = "$LATEST"
     memory_limit_in_mb: int = 128
@@ -53,7 +58,7 @@ class Settings(NamedTuple):
         """Build settings from `environ`; `handler` (a command-line argument) wins over `_HANDLER`."""
         env = _Reader(environ)
         handler = handler or env.text("_HANDLER", "")
-        memory = env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _positive(int))
+        memory = env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _bounded(int, 1_048_576))
         if not handler:
             raise ConfigError("_HANDLER is not set and no handler was given on the command line")
         return cls(
@@ -62,18 +67,19 @@ class Settings(NamedTuple):
             task_root=env.text("LAMBDA_TASK_ROOT", os.getcwd()),
             log_format=env.choice("AWS_LAMBDA_LOG_FORMAT", "Text", LOG_FORMATS),
             log_level=_log_level(env),
+            telemetry_log_fd=env.optional("_LAMBDA_TELEMETRY_LOG_FD", _non_negative_int),
             function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
             function_version=env.text("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             memory_limit_in_mb=memory,
             log_group_name=env.text("AWS_LAMBDA_LOG_GROUP_NAME", ""),
             log_stream_name=env.text("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-            post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _positive(float)),
-            retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _positive(int)),
-            retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _positive(float)),
-            defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _positive(int)),
-            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _positive(int)),
-            defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _non_negative_int),
-            defer_processes=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES", default_processes(memory), _positive(int)),
+            post_timeout_s=env.parse("LAMBDA_RUNTIME_POST_TIMEOUT", 10.0, _bounded(float, _LONGEST_S)),
+            retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _bounded(int, 100)),
+            retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _bounded(float, _LONGEST_S)),
+            defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _bounded(int, 1024)),
+            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _bounded(int, 1_000_000)),
+            defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _bounded(int, _LONGEST_S * 1000)),
+            defer_processes=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES", default_processes(memory), _bounded(int, 64)),
             defer_max_abandoned=env.parse("LAMBDA_RUNTIME_DEFER_MAX_ABANDONED", 8, _non_negative_int),
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
@@ -102,6 +108,9 @@ class _Reader:
         except ValueError as error:
             raise ConfigError(f"{name}={raw!r} is invalid: {error}") from None
 
+    def optional(self, name: str, convert: Callable[[str], T]) -> T | None:
+        return self.parse(name, None, convert) if self.text(name, "") else None
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         def pick(raw: str) -> str:
             for option in allowed:
@@ -121,10 +130,11 @@ def default_processes(memory_mb: int) -> int:
 
 
 def _log_level(env: _Reader) -> str:
-    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; LOG_LEVEL is what many existing
-    # functions (and the Swift example) already use, so it is honoured when the former is absent.
+    # Lambda's advanced logging controls set AWS_LAMBDA_LOG_LEVEL; LOG_LEVEL is what many existing functions (and
+    # template.yaml) already use, so it is honoured when the former is absent. With neither, "": the root logger
+    # stays at WARNING, as awslambdaric leaves it.
     name = "AWS_LAMBDA_LOG_LEVEL" if env.text("AWS_LAMBDA_LOG_LEVEL", "") else "LOG_LEVEL"
-    level = env.choice(name, "INFO", LOG_LEVELS)
+    level = env.choice(name, "", LOG_LEVELS)
     return {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}.get(level, level)
 
 
@@ -135,14 +145,23 @@ def _host_port(raw: str) -> str:
     return raw
 
 
-def _positive(kind: Callable[[str], T]) -> Callable[[str], T]:
-    def convert(raw: str) -> T:
+def _bounded(kind: Callable[[str], N], at_most: float) -> Callable[[str], N]:
+    """A finite number above 0 and at most `at_most`: `inf`, `nan`, 0 and negatives make no sense here."""
+
+    def convert(raw: str) -> N:
         value = kind(raw)
-        if not value > 0:  # type: ignore[operator]
-            raise ValueError("must be greater than 0")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if not 0 < value <= at_most:
+            raise ValueError("must be greater than 0" + (f" and at most {at_most:g}" if at_most < math.inf else ""))
         return value
 
     return convert
+
+
+def _positive(kind: Callable[[str], N]) -> Callable[[str], N]:
+    """A finite number above 0."""
+    return _bounded(kind, math.inf)
 
 
 def _non_negative_int(raw: str) -> int:

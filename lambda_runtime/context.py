@@ -61,7 +61,9 @@ class LambdaContext:
         self.tenant_id = invocation.header("Lambda-Runtime-Aws-Tenant-Id")
         self.function_name = settings.function_name
         self.function_version = settings.function_version
-        self.memory_limit_in_mb = settings.memory_limit_in_mb
+        # A string, as awslambdaric passes AWS_LAMBDA_FUNCTION_MEMORY_SIZE on (lambda_context.py): handlers and
+        # Powertools (its `function_memory_size` log field) get what they got from the official client.
+        self.memory_limit_in_mb = str(settings.memory_limit_in_mb)
         self.log_group_name = settings.log_group_name
         self.log_stream_name = settings.log_stream_name
         self.deadline_ms = parse_deadline(invocation.header("Lambda-Runtime-Deadline-Ms"))

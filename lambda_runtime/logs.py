@@ -1,37 +1,53 @@
-"""Lambda-style log lines whose request id comes from a `ContextVar`, not a global.
+"""Lambda-style log records whose request id comes from a `ContextVar`, not a global.
 
 A thread or deferred job started with a copy of the invocation's context keeps logging that invocation's id, even
-after the loop has moved on to the next event.
+after the loop has moved on to the next event. One record is one CloudWatch event: a frame on the telemetry
+descriptor when Lambda provides one (telemetry_log.py), otherwise one line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import TextIO
+from typing import Any, TextIO
 
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
+TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
 # Only for threads started without a copy of any invocation's context (a plain threading.Thread before Python 3.14):
 # they get the invocation being served now, which is what the official client gives every thread.
-_serving = ""
+_serving: tuple[str, str | None] = ("", None)
+_logger = logging.getLogger("lambda_runtime")
 
 
-def set_request_id(request_id: str) -> None:
+def set_request_id(request_id: str, tenant_id: str | None = None) -> None:
     """Mark the start of an invocation: in this context, and for threads that have no context of their own."""
     global _serving
-    _serving = request_id
+    _serving = (request_id, tenant_id)
     REQUEST_ID.set(request_id)
+    TENANT_ID.set(tenant_id)
+
+
+def log_failure(fields: Mapping[str, Any]) -> None:
+    """Log a failed invocation or init as awslambdaric's `log_error` does: one record, whatever the log level."""
+    record = _logger.makeRecord(
+        _logger.name, logging.ERROR, "", 0, "%s: %s", (fields["errorType"], fields["errorMessage"]), None
+    )
+    record.lambda_error = fields
+    _logger.handle(record)  # handle(), not error(): the logger's level does not apply, only the handlers'
 
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps each record with the request id of the context that emitted it."""
+    """Stamps each record with the request id (and tenant id) of the context that emitted it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = REQUEST_ID.get(_serving)
+        record.aws_request_id = REQUEST_ID.get(_serving[0])
+        record.tenant_id = TENANT_ID.get(_serving[1])
         return True
 
 
@@ -43,10 +59,61 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(_TEXT_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
 
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "lambda_error", None)
+        return failure_text(fields) if fields is not None else super().format(record)
 
-def configure_logging(log_format: str, log_level: str, stream: TextIO) -> logging.Handler:
-    """Send the root logger to `stream` in the chosen format and return the handler installed."""
-    handler = logging.StreamHandler(stream)
+
+def failure_text(fields: Mapping[str, Any]) -> str:
+    """awslambdaric's Text error record: `[ERROR] Type: message`, then the traceback, indented with NO-BREAK SPACEs."""
+    lines = [f"[ERROR] {fields['errorType']}: {fields['errorMessage']}", "Traceback (most recent call last):"]
+    for element in fields["stackTrace"]:
+        for line in element.splitlines() or [""]:
+            stripped = line.lstrip(" ")
+            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
+    return "\n".join(lines)
+
+
+class QuietHandler(logging.Handler):
+    """A handler whose own failures never raise."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        # The default prints to sys.stderr, which a handler may have closed: a log line is never worth a crash.
+        with contextlib.suppress(Exception):
+            super().handleError(record)
+
+
+class LineHandler(QuietHandler, logging.StreamHandler):  # type: ignore[type-arg]
+    """One record, one line: newlines inside it become carriage returns, as awslambdaric does for errors.
+
+    Lambda makes each stdout line its own CloudWatch event, so a traceback would otherwise be split into many,
+    and a message holding a newline could forge a line that reads like another record (another request's too).
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record).replace("\n", "\r") + "\n")
+            self.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(
+    log_format: str, log_level: str, stream: TextIO, telemetry_fd: int | None = None
+) -> logging.Handler:
+    """Send the root logger to `stream` (or to frames on `telemetry_fd`) and return the handler installed.
+
+    An empty `log_level` leaves the root logger at Python's default, WARNING, as awslambdaric does when
+    `AWS_LAMBDA_LOG_LEVEL` is unset, so libraries' INFO lines stay silent; the runtime's own INFO lines (the
+    deferred jobs' summary) still show. A level that is set applies to every logger alike.
+    """
+    handler: logging.Handler
+    if telemetry_fd is not None:
+        from lambda_runtime.telemetry_log import FramedHandler
+
+        handler = FramedHandler(telemetry_fd, log_format == "JSON", per_level=log_format == "JSON" or bool(log_level))
+    else:
+        handler = LineHandler(stream)
     handler.addFilter(RequestIdFilter())
     if log_format == "JSON":
         # Imported here so a function logging Text never pays for python-json-logger at cold start.
@@ -59,5 +126,6 @@ def configure_logging(log_format: str, log_level: str, stream: TextIO) -> loggin
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(log_level)
+    root.setLevel(log_level or logging.WARNING)
+    _logger.setLevel(logging.NOTSET if log_level else logging.INFO)
     return handler

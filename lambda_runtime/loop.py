@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import MutableMapping
 
 import requests
@@ -13,13 +14,15 @@ from lambda_runtime.context import Invocation, LambdaContext
 from lambda_runtime.errors import FunctionError, RuntimeApiError, Terminated
 from lambda_runtime.handler import Handler
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.logs import set_request_id
+from lambda_runtime.logs import log_failure, set_request_id
 from lambda_runtime.payloads import decode_event, encode_result, error_report
 
 logger = logging.getLogger("lambda_runtime")
 
 _TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 _RESPONSE_LIMIT = 6_291_556
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 5.0
 
 
 class InvocationLoop:
@@ -39,6 +42,8 @@ class InvocationLoop:
         self.jobs = jobs
         # The trace id is published through the process environment, where the X-Ray SDK looks for it.
         self.environ = environ
+        self.sleep = time.sleep
+        self._missing_ids = 0  # events in a row without a request id
 
     def run_forever(self) -> None:
         while True:
@@ -47,16 +52,25 @@ class InvocationLoop:
     def run_once(self, invocation: Invocation | None = None) -> None:
         """Serve one event: the one given (already fetched), or the next from the Runtime API."""
         invocation = invocation or self.client.next_invocation()
-        set_request_id(invocation.request_id)
+        set_request_id(invocation.request_id, invocation.header("Lambda-Runtime-Aws-Tenant-Id"))
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
         if trace_id:
             self.environ[_TRACE_ID_VARIABLE] = trace_id
         else:
             self.environ.pop(_TRACE_ID_VARIABLE, None)
         if not invocation.request_id:
-            # Without an id there is nowhere to post a result; Lambda never does this, so just say so.
-            logger.error("Event without a Lambda-Runtime-Aws-Request-Id header: skipped, no result can be posted")
+            # Without an id there is nowhere to post a result; Lambda never does this, so say so and back off
+            # (doubling, up to a few seconds) rather than spin through /next thousands of times a second.
+            self._missing_ids += 1
+            pause = min(_MAX_BACKOFF_S, _FIRST_BACKOFF_S * 2 ** (self._missing_ids - 1))
+            logger.error(
+                "Event without a Lambda-Runtime-Aws-Request-Id header: skipped, no result can be posted; "
+                "waiting %.2f s before the next event",
+                pause,
+            )
+            self.sleep(pause)
             return
+        self._missing_ids = 0
         context: LambdaContext | None = None
         failed = False
         try:
@@ -77,7 +91,7 @@ class InvocationLoop:
         try:
             self.client.post_response(invocation, body, content_type)
         except RuntimeApiError as error:
-            logger.error("The Runtime API refused the response: %s", error)
+            logger.error("The Runtime API refused the response for request %r: %s", invocation.request_id, error)
             if error.status == 413:
                 message = (
                     f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
@@ -89,10 +103,8 @@ class InvocationLoop:
 
     def _post_error(self, invocation: Invocation, error: BaseException) -> None:
         report = error_report(error, invocation.request_id)
-        # The runtime's own faults have no useful traceback; a handler's error gets the full one.
-        trace = None if isinstance(error, FunctionError) else error
-        logger.error("%s: %s", report.error_type, report.message, exc_info=trace)
+        log_failure(report.fields)
         try:
-            self.client.post_error(invocation, report.error_type, report.body)
+            self.client.post_error(invocation, report.error_type, report.body, report.xray_cause)
         except (RuntimeApiError, requests.RequestException) as post_failure:
-            logger.error("Posting the error failed: %s", post_failure)
+            logger.error("Posting the error for request %r failed: %s", invocation.request_id, post_failure)

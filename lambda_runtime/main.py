@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import MutableMapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import requests
 
@@ -17,7 +18,7 @@ from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import load_handler
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.logs import configure_logging
+from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
 from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next, restart_with_next_sent
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from tenacity import Retrying
 
 logger = logging.getLogger("lambda_runtime")
+TELEMETRY_FD_VARIABLE = "_LAMBDA_TELEMETRY_LOG_FD"
 
 USAGE = "usage: python -m lambda_runtime [-h] [-V] [HANDLER]"
 HELP = f"""{USAGE}
@@ -87,7 +89,13 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
             file=sys.stderr,
         )
         return 2
-    configure_logging(settings.log_format, settings.log_level, sys.stdout)
+    telemetry_fd = settings.telemetry_log_fd
+    if telemetry_fd is not None:
+        environ.pop(TELEMETRY_FD_VARIABLE, None)  # as awslambdaric: child processes must not write frames there
+    usable_fd = telemetry_fd if telemetry_fd is not None and _is_open(telemetry_fd) else None
+    configure_logging(settings.log_format, settings.log_level, _log_stream(), usable_fd)
+    if usable_fd != telemetry_fd:
+        logger.warning("%s=%s is not an open descriptor: logging to stdout", TELEMETRY_FD_VARIABLE, telemetry_fd)
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         logger.info("Free-threaded Python (no GIL): thread jobs run in parallel; executor='process' is rarely needed")
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
@@ -135,9 +143,25 @@ def _retry_policy(settings: Settings) -> Retrying:
     return retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
 
 
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _log_stream() -> TextIO:
+    """Our own handle on stdout: a handler that closes sys.stdout must not silence or crash the runtime's logs."""
+    try:
+        return open(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", errors="backslashreplace", buffering=1)
+    except (AttributeError, OSError, ValueError):  # no real descriptor behind sys.stdout (embedded, tests)
+        return sys.stdout
+
+
 def _report_init_error(client: RuntimeClient, error: BaseException) -> int:
     report = error_report(error)
-    logger.error("Init error %s: %s", report.error_type, report.message)
+    log_failure(report.fields)  # with its traceback, as awslambdaric logs it
     try:
         client.post_init_error(report.error_type, report.body)
     except (requests.RequestException, RuntimeApiError) as post_failure:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from lambda_runtime.errors import FunctionError, InvocationError, describe
+from lambda_runtime.xray import xray_cause
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -35,49 +36,63 @@ def encode_result(result: Any) -> tuple[bytes, str]:
 
 
 class ErrorReport(NamedTuple):
-    """An error as Lambda wants it: its type for the header, its message for the log, the JSON body to post."""
+    """An error as Lambda wants it: its type for the header, its message, the JSON body to post and its fields."""
 
     error_type: str
     message: str
     body: bytes
+    fields: dict[str, Any]  # the body's fields, for the log record
+    xray_cause: str  # the Lambda-Runtime-Function-XRay-Error-Cause header
 
 
 def error_report(error: BaseException, request_id: str = "") -> ErrorReport:
     """Describe `error`, with the stack trace cut to the user's frames."""
     if isinstance(error, FunctionError):
         error_type, message, trace = error.error_type, error.message, error.stack_trace
+        # awslambdaric reports its own faults to X-Ray as one validation error without a stack.
+        cause = xray_cause("LambdaValidationError", message, [], os.getcwd())
     else:
-        error_type, message, trace = type(error).__name__, describe(error), user_stack_trace(error.__traceback__)
-    body = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
-    return ErrorReport(error_type, message, _dumps(body).encode())
+        frames = user_frames(error.__traceback__)
+        # Formatted from plain tuples, as awslambdaric does: no "^^^^" position markers (Python 3.11+) in the trace.
+        plain = [(frame.filename, frame.lineno or 0, frame.name, frame.line) for frame in frames]
+        error_type, message, trace = type(error).__name__, describe(error), traceback.format_list(plain)
+        cause = xray_cause(error_type, message, frames, os.getcwd())
+    fields = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": trace}
+    return ErrorReport(error_type, message, _dumps(fields).encode(), fields, cause)
 
 
-def user_stack_trace(tb: TracebackType | None) -> list[str]:
-    """Traceback lines without the runtime's own frames at the top, like the official client."""
-    frames = traceback.extract_tb(tb)
+def user_frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
+    """Traceback frames without the runtime's own frames at the top, like the official client."""
+    frames = list(traceback.extract_tb(tb))
     while frames and frames[0].filename.startswith(_PACKAGE_DIR):
         frames.pop(0)
-    return traceback.format_list(frames)
+    return frames
 
 
 def _dumps(value: Any) -> str:
-    # The stdlib encoder cannot emit raw numbers, so a Decimal is written as a unique placeholder string and swapped
-    # for its exact digits afterwards: 0.1 stays 0.1, never 0.1000000000000000055511151231257827.
-    decimals: dict[str, str] = {}
-    nonce = ""
+    # The stdlib encoder cannot emit raw numbers, so each Decimal is written as one placeholder string and swapped
+    # for its exact digits afterwards: 0.1 stays 0.1, never 0.1000000000000000055511151231257827. The encoder calls
+    # `default` in output order, so one split and one join put the digits back: linear whatever their number.
+    decimals: list[str] = []
+    marker = ""
 
     def default(obj: Any) -> Any:
-        nonlocal nonce
+        nonlocal marker
         if isinstance(obj, decimal.Decimal):
             if not obj.is_finite():
                 raise ValueError(f"Out of range Decimal value is not JSON compliant: {obj}")
-            nonce = nonce or os.urandom(8).hex()  # os, not uuid: importing uuid costs milliseconds at cold start
-            key = f"__decimal_{nonce}_{len(decimals)}__"
-            decimals[key] = str(obj)
-            return key
+            # os, not uuid: importing uuid costs milliseconds at cold start
+            marker = marker or f"__decimal_{os.urandom(8).hex()}__"
+            decimals.append(str(obj))
+            return marker
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
     text = json.dumps(value, default=default, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-    for key, digits in decimals.items():
-        text = text.replace(f'"{key}"', digits, 1)
-    return text
+    if not decimals:
+        return text
+    parts = text.split(f'"{marker}"')
+    if len(parts) != len(decimals) + 1:  # a string held the random marker: refuse rather than guess
+        raise ValueError("a string in the result collides with the Decimal placeholder")
+    merged = [""] * (2 * len(decimals) + 1)
+    merged[0::2], merged[1::2] = parts, decimals
+    return "".join(merged)

@@ -11,7 +11,6 @@ it keeps open across `os.execve`, and the fresh image — no threads, so no hung
 from __future__ import annotations
 
 import http.client
-import logging
 import os
 import socket
 import sys
@@ -23,6 +22,7 @@ from requests.structures import CaseInsensitiveDict
 from lambda_runtime.client import API_VERSION
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError
+from lambda_runtime.jobs.phase import flush_output
 from lambda_runtime.transport import USER_AGENT
 
 PENDING_NEXT_FD = "_LAMBDA_RUNTIME_PENDING_NEXT_FD"
@@ -38,10 +38,7 @@ def restart_with_next_sent(runtime_api: str, environ: Mapping[str, str]) -> NoRe
     os.set_inheritable(sock.fileno(), True)
     env = {name: value for name, value in environ.items() if name not in _DROPPED}
     env[PENDING_NEXT_FD] = str(sock.fileno())
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    flush_output()
     os.execve(sys.executable, sys.orig_argv, env)
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import functools
 import http.client
+import io
+import socket
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -44,6 +47,15 @@ class _Response(http.client.HTTPResponse):
 
     _method: str | None
     fields: CaseInsensitiveDict[str]
+
+    def __init__(self, sock: socket.socket, deadline: float | None = None, **kwargs: Any) -> None:
+        super().__init__(sock, **kwargs)
+        if deadline is not None:
+            # Every read waits only for what is left of the deadline: a peer dripping one byte at a time would
+            # otherwise restart the socket timeout with each byte.
+            # detach(), not close(): the socket file keeps its reference on the socket, so a `Connection: close`
+            # reply is not cut off when http.client closes the connection before the body is read.
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline))
 
     def begin(self) -> None:
         # peek() waits for the first byte without consuming it (no extra syscall). Nothing read means the peer
@@ -95,9 +107,35 @@ class _Response(http.client.HTTPResponse):
         return line
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket file whose reads are bounded by one monotonic deadline for the whole response."""
+
+    def __init__(self, raw: Any, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self.raw, self.sock, self.deadline = raw, sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out: the response took longer than the timeout")
+        self.sock.settimeout(remaining)
+        count: int = self.raw.readinto(buffer)
+        return count
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
 class _Connection(http.client.HTTPConnection):
-    response_class = _Response
     body: bytes | None = None  # set just before endheaders()
+    deadline: float | None = None  # monotonic; set before each request that has a timeout
+
+    def response_class(self, sock: socket.socket, **kwargs: Any) -> _Response:  # type: ignore[override]
+        return _Response(sock, deadline=self.deadline, **kwargs)
 
     def send(self, data: Any) -> None:
         # endheaders(body) sends headers and body in two segments: two syscalls and two server wakeups.
@@ -166,8 +204,10 @@ class KeepAliveAdapter(BaseAdapter):
     def _exchange(
         self, conn: _Connection, request: PreparedRequest, path: str, body: bytes | None, timeout: _Timeout
     ) -> Response:
-        # None must mean "block forever": the /next long poll waits while the sandbox is frozen.
+        # None must mean "block forever": the /next long poll waits while the sandbox is frozen. Otherwise the read
+        # timeout is a total for the request: sending (sendall's timeout is a total) and the whole response.
         connect_t, read_t = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        conn.deadline = None if read_t is None else time.monotonic() + read_t
         reused = conn.sock is not None  # http.client drops sock after `Connection: close` or an error
         if not reused:
             conn.timeout = connect_t
@@ -175,8 +215,10 @@ class KeepAliveAdapter(BaseAdapter):
                 conn.connect()
             except TimeoutError as exc:
                 raise rexc.ConnectTimeout(exc, request=request) from exc
-        if conn.sock.gettimeout() != read_t:  # set for every request; settimeout is a syscall: only on change
-            conn.sock.settimeout(read_t)
+        if conn.deadline is not None:
+            conn.sock.settimeout(max(conn.deadline - time.monotonic(), 0.001))
+        elif conn.sock.gettimeout() is not None:  # settimeout is a syscall: only on change
+            conn.sock.settimeout(None)
         headers = request.headers
         # Before putrequest: a body without len() (a stream) must fail without leaving a half-sent request.
         length = str(len(body)) if body is not None else "0" if request.method in ("POST", "PUT", "PATCH") else ""

@@ -7,7 +7,9 @@ tests/testserver/server.py.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +22,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     connection: int
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
@@ -49,6 +52,7 @@ class ScriptedRuntimeApi:
         }
         self._connections = 0
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -57,6 +61,13 @@ class ScriptedRuntimeApi:
     def address(self) -> str:
         host, port = self.server.server_address[:2]
         return f"{host}:{port}"
+
+    def wait_for(self, ready: Callable[[list[Seen]], bool], timeout: float = 30.0) -> list[Seen]:
+        """Block until `ready(seen)` holds; return a copy of the requests seen. Raises TimeoutError."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: ready(self.seen), timeout):
+                raise TimeoutError(f"condition not met after {timeout} s; seen {len(self.seen)} requests")
+            return list(self.seen)
 
     def add(self, method: str, suffix: str, *replies: Reply) -> None:
         self.script[(method, suffix)].extend(replies)
@@ -86,7 +97,10 @@ class ScriptedRuntimeApi:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                api.seen.append(Seen(self.command, self.path, dict(self.headers), body, self.connection_number))
+                seen = Seen(self.command, self.path, dict(self.headers), body, self.connection_number, time.monotonic())
+                with api._changed:
+                    api.seen.append(seen)
+                    api._changed.notify_all()
                 reply = api._reply_for(self.command, self.path)
                 self.send_response(reply.status)
                 for name, value in (reply.headers or {}).items():

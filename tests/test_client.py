@@ -123,3 +123,61 @@ def test_tenacity_is_imported_only_after_a_failure(api):
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+# --- ids are data, never syntax (issue 11, point 6) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_id", "segment"),
+    [
+        ("a/../b", "a%2F..%2Fb"),
+        ("..", "%2E%2E"),
+        ("id?x=1#frag", "id%3Fx%3D1%23frag"),
+        ("é-id", "%C3%A9-id"),
+        ("line\r\nInjected: 1", "line%0D%0AInjected%3A%201"),
+    ],
+)
+def test_ids_are_percent_encoded_in_the_url(api, request_id, segment):
+    client = make_client(api)
+    invocation = Invocation(request_id, b"{}", CaseInsensitiveDict())
+    client.post_response(invocation, b'"ok"', "application/json")
+    client.post_error(invocation, "E", b"{}")
+    assert [seen.path for seen in api.seen] == [
+        f"/2018-06-01/runtime/invocation/{segment}/response",
+        f"/2018-06-01/runtime/invocation/{segment}/error",
+    ]
+
+
+@pytest.mark.parametrize("invocation_id", ["inv\r\nX-Injected: 1", "inv-é", "inv\x00", "inv\tx"])
+def test_an_invalid_invocation_id_is_not_sent_as_a_header(api, invocation_id):
+    client = make_client(api)
+    headers = CaseInsensitiveDict({"Lambda-Runtime-Invocation-Id": invocation_id})
+    client.post_response(Invocation("req-1", b"{}", headers), b'"ok"', "application/json")
+    (seen,) = api.seen
+    assert "Lambda-Runtime-Invocation-Id" not in seen.headers and "X-Injected" not in seen.headers
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 410, 413])
+def test_a_4xx_that_can_never_succeed_is_not_retried(api, status):
+    api.add("POST", "/response", Reply(status, b"no"))
+    sleeps: list[float] = []
+    with pytest.raises(RuntimeApiError):
+        make_client(api, sleeps=sleeps).post_response(INVOCATION, b'"ok"', "application/json")
+    assert len(api.seen) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("status", [408, 429])
+def test_a_4xx_that_may_pass_is_retried(api, status):
+    api.add("POST", "/response", Reply(status, b"later"))
+    make_client(api).post_response(INVOCATION, b'"ok"', "application/json")
+    assert len(api.seen) == 2
+
+
+def test_the_xray_cause_goes_with_the_error_and_only_when_valid(api):
+    client = make_client(api)
+    client.post_error(INVOCATION, "ValueError", b"{}", '{"working_directory": "/var/task"}')
+    client.post_error(INVOCATION, "ValueError", b"{}", "bad\nvalue")
+    first, second = api.seen
+    assert first.headers["Lambda-Runtime-Function-XRay-Error-Cause"] == '{"working_directory": "/var/task"}'
+    assert "Lambda-Runtime-Function-XRay-Error-Cause" not in second.headers

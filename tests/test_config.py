@@ -15,7 +15,8 @@ def test_defaults():
     assert settings.runtime_api == "127.0.0.1:9001"
     assert settings.handler == "app.handler"
     assert settings.log_format == "Text"
-    assert settings.log_level == "INFO"
+    assert settings.log_level == ""  # unset: the root logger stays at WARNING, as under awslambdaric
+    assert settings.telemetry_log_fd is None
     assert settings.memory_limit_in_mb == 128
     assert settings.defer_margin_ms == 100
     assert settings.defer_overrun == "abandon"
@@ -46,7 +47,15 @@ def test_values_are_parsed_and_normalised():
 
 
 def test_log_level_falls_back_to_log_level_variable():
+    # Deliberately different from awslambdaric, which ignores LOG_LEVEL: many functions already set it.
     assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert Settings.from_environ({**BASE, "LOG_LEVEL": "debug", "AWS_LAMBDA_LOG_LEVEL": "error"}).log_level == "ERROR"
+
+
+def test_telemetry_descriptor():
+    assert Settings.from_environ({**BASE, "_LAMBDA_TELEMETRY_LOG_FD": "3"}).telemetry_log_fd == 3
+    with pytest.raises(ConfigError, match="_LAMBDA_TELEMETRY_LOG_FD='x'"):
+        Settings.from_environ({**BASE, "_LAMBDA_TELEMETRY_LOG_FD": "x"})
 
 
 def test_settings_are_frozen():
@@ -67,6 +76,20 @@ def test_settings_are_frozen():
         ("AWS_LAMBDA_LOG_LEVEL", "loud"),
         ("LAMBDA_RUNTIME_DEFER_OVERRUN", "kill"),
         ("LAMBDA_RUNTIME_DEFER_MARGIN_MS", "-5"),
+        ("LAMBDA_RUNTIME_DEFER_MARGIN_MS", "0"),
+        ("LAMBDA_RUNTIME_DEFER_MARGIN_MS", "900001"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "inf"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "nan"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "-1"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "0"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "1e9"),
+        ("LAMBDA_RUNTIME_RETRY_MAX_DELAY", "Infinity"),
+        ("LAMBDA_RUNTIME_RETRY_ATTEMPTS", "0"),
+        ("LAMBDA_RUNTIME_RETRY_ATTEMPTS", "1000000"),
+        ("LAMBDA_RUNTIME_DEFER_WORKERS", "0"),
+        ("LAMBDA_RUNTIME_DEFER_WORKERS", "100000"),
+        ("LAMBDA_RUNTIME_DEFER_MAX_PENDING", "-1"),
+        ("_LAMBDA_TELEMETRY_LOG_FD", "-1"),
         ("LAMBDA_RUNTIME_DEFER_ON_ERROR", "maybe"),
     ],
 )

@@ -92,7 +92,7 @@ def test_own_job_timeout_is_earlier_than_the_invocation_deadline(serve, tmp_path
 
 
 def test_overrun_abandon_logs_and_keeps_the_environment(serve, tmp_path):
-    emu = serve("deferring.hang", timeout=1.5, env={"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+    emu = serve("deferring.hang", timeout=1.5, env={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
     assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"
     (first,) = emu.wait_for_records(1)
     assert first["status"] == "success"

@@ -22,7 +22,7 @@ from tests.conftest import FUNCTIONS as FUNCTIONS_DIR
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 from tests.test_deferred import json_lines, read_stamp, wait_for_file
 
-JSON = {"AWS_LAMBDA_LOG_FORMAT": "JSON"}
+JSON = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}  # jobs log at INFO
 
 
 def summaries(output: str) -> list[dict]:

@@ -29,20 +29,27 @@ def test_python_sees_writes_and_deletes(environ):
     assert environ.pop(NAME, None) is None
 
 
-def test_child_processes_never_see_a_stale_value(environ):
+def child_sees(**options) -> str:
+    command = [sys.executable, "-c", f"import os; print(os.environ.get({NAME!r}))"]
+    return subprocess.run(command, capture_output=True, text=True, **options).stdout.strip()
+
+
+def test_child_processes_see_the_current_value_never_a_stale_one(environ):
     os.environ[NAME] = "stale"  # set the ordinary way first, as a user might
     environ[NAME] = "current"
-    inherited = subprocess.run(
-        [sys.executable, "-c", f"import os; print(os.environ.get({NAME!r}))"], capture_output=True, text=True
-    ).stdout.strip()
-    assert inherited == "None"
-    passed = subprocess.run(
-        [sys.executable, "-c", f"import os; print(os.environ.get({NAME!r}))"],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    assert passed == "current"
+    assert child_sees() == "current"  # inherited: the C-level environment
+    assert child_sees(env=dict(os.environ)) == "current"
+    assert os.popen(f"echo ${NAME}").read().strip() == "current"
+    environ[NAME] = "a much longer value than before" * 20  # outgrows the buffer
+    assert child_sees() == "a much longer value than before" * 20
+    environ[NAME] = "short again"
+    os.environ[NAME] = "replaced by user code"  # setenv takes the variable away from our buffer...
+    environ[NAME] = "ours again"  # ...and the next write takes it back
+    assert child_sees() == "ours again"
+    del environ[NAME]
+    assert child_sees() == "None"
+    environ[NAME] = "back"
+    assert child_sees() == "back"
 
 
 LEAK_PROBE = """

@@ -17,7 +17,7 @@ from tests.scripted_server import Reply, ScriptedRuntimeApi
 from tests.test_deferred import json_lines, wait_for_file
 from tests.test_deferred_unhappy import summaries
 
-JSON = {"AWS_LAMBDA_LOG_FORMAT": "JSON"}
+JSON = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}  # jobs log at INFO
 
 
 def run_jobs(emu, tmp_path, *jobs, **event):

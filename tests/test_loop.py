@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import subprocess
+import sys
+import time
 
 import pytest
+
+from tests.conftest import FUNCTIONS
+from tests.scripted_server import Reply, ScriptedRuntimeApi
 
 NEXT_HEADERS = "X-Emulator-Next-Headers"
 
@@ -118,6 +125,15 @@ def test_trace_id_is_published_for_the_invocation_and_removed_when_absent(serve)
     assert without["trace_id"] is None
 
 
+def test_child_processes_see_the_invocation_trace_id(serve):
+    emu = serve("basic.child_trace_id")
+    for n in range(3):
+        trace = f"Root=1-5759e988-bd862e3fe1be46a99427279{n};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=1:9581a8d4:0"
+        assert emu.invoke({}, headers={"X-Amzn-Trace-Id": trace}).json() == {"child": trace, "own": trace}
+    without = emu.invoke({}, headers={NEXT_HEADERS: json.dumps({"Lambda-Runtime-Trace-Id": None})}).json()
+    assert without == {"child": "None", "own": None}
+
+
 def test_client_context_cognito_and_tenant_reach_the_context(serve):
     emu = serve("basic.context_info")
     client_context = {"client": {"app_title": "app", "installation_id": "i-1"}, "custom": {"k": "v"}, "env": {"e": 1}}
@@ -146,3 +162,75 @@ def test_missing_request_id_is_logged_and_the_loop_keeps_serving(serve):
     emu.invoke({"lost": True}, headers={NEXT_HEADERS: json.dumps({"Lambda-Runtime-Aws-Request-Id": None})})
     emu.wait_for_output("without a Lambda-Runtime-Aws-Request-Id")
     assert emu.invoke({"after": True}).json() == {"after": True}
+
+
+# --- ids are data, hostile handlers (issue 11, points 6 and 9) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("request_id", ["é-id", "a/../b", "..", "id?x#y", "tab\there"])
+def test_an_id_that_is_not_a_url_segment_is_posted_as_data(serve, request_id):
+    emu = serve("basic.echo")
+    first = emu.invoke({"x": 1}, headers={NEXT_HEADERS: json.dumps({"Lambda-Runtime-Aws-Request-Id": request_id})})
+    # The post reached /invocation/<the id, percent-encoded>/response, the only URL the emulator takes it at.
+    assert first.json() == {"x": 1}
+    pid = emu.runtime_pid
+    assert emu.invoke({"after": 1}).json() == {"after": 1}
+    assert emu.runtime_pid == pid  # the loop lived on
+    assert "Traceback" not in emu.runtime_output()
+
+
+def run_against(api: ScriptedRuntimeApi, handler: str, count: int, env: dict[str, str] | None = None) -> list:
+    """Run the real runtime against `api` until it has made `count` requests; return them."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lambda_runtime", handler],
+        env={"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": api.address, **(env or {})},
+        cwd=FUNCTIONS,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        seen = api.wait_for(lambda seen: len(seen) >= count, timeout=60)
+    finally:
+        process.kill()
+        output = process.communicate()[0].decode()
+    return [seen, output]
+
+
+def test_a_refused_post_fails_that_event_alone_with_one_clear_line():
+    with ScriptedRuntimeApi() as api:
+        bad_id = "bad\rid/../x"  # a bare CR: CR LF would end the header line
+        deadline = str(int(time.time() * 1000) + 600_000)
+        event = {"Lambda-Runtime-Aws-Request-Id": bad_id, "Lambda-Runtime-Deadline-Ms": deadline}
+        api.defaults["GET"] = Reply(
+            200, b"{}", {"Lambda-Runtime-Aws-Request-Id": "req-1", "Lambda-Runtime-Deadline-Ms": deadline}
+        )
+        api.add("GET", "/next", Reply(200, b"{}", {**event, "Lambda-Runtime-Invocation-Id": "inv\rX"}))
+        api.add("POST", "/response", Reply(400, b'{"errorType":"InvalidRequestID"}'))
+        seen, output = run_against(api, "basic.echo", 4)  # next, refused response, next, response
+    assert seen[1].path == "/2018-06-01/runtime/invocation/bad%0Did%2F..%2Fx/response"
+    assert "Lambda-Runtime-Invocation-Id" not in seen[1].headers  # "inv\rX" is no valid header value
+    assert [s.method for s in seen[:4]] == ["GET", "POST", "GET", "POST"] and seen[3].path.endswith("/req-1/response")
+    refused = [line for line in output.split("\n") if "refused" in line]
+    assert len(refused) == 1 and "HTTP 400" in refused[0] and repr(bad_id) in refused[0]
+    assert "Traceback" not in output
+
+
+def test_a_handler_closing_stdout_and_stderr_does_not_break_the_runtime(serve):
+    emu = serve("hostile.close_streams")
+    first = emu.invoke({})
+    assert first.json() == {"closed": True}
+    assert emu.invoke({}).json() == {"closed": True}
+    records = emu.wait_for_records(2)
+    assert [r["status"] for r in records] == ["success", "success"]
+    assert emu.wait_for_output("logged after the streams were closed").count("logged after the streams") == 2
+
+
+def test_events_without_a_request_id_make_the_loop_back_off_not_spin():
+    with ScriptedRuntimeApi() as api:
+        api.defaults["GET"] = Reply(200, b"{}", {"Lambda-Runtime-Deadline-Ms": "9999999999999"})
+        seen, output = run_against(api, "basic.echo", 6)
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(seen[:6])]
+    # Doubling from 50 ms: the fifth gap is at least 0.8 s, where a spinning loop would take microseconds.
+    assert gaps[-1] >= 0.5 and gaps[-1] > gaps[0]
+    assert len(seen) < 20
+    assert "waiting 0.05 s before the next event" in output

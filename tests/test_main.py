@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import FUNCTIONS
 from tests.scripted_server import ScriptedRuntimeApi
 
@@ -62,7 +64,8 @@ def test_handler_from_environment_when_no_argument():
 def test_init_error_exits_non_zero_under_the_emulator(serve):
     emu = serve("no_such_module.handler")
     assert emu.invoke({}).json()["errorType"] == "Runtime.ImportModuleError"
-    assert "Init error Runtime.ImportModuleError" in emu.wait_for_output("Init error")
+    output = emu.wait_for_output("[ERROR] Runtime.ImportModuleError")
+    assert "[ERROR] Runtime.ImportModuleError: Unable to import module 'no_such_module'" in output
 
 
 def test_ctrl_c_while_waiting_for_an_event_exits_quietly():
@@ -90,3 +93,19 @@ def test_ctrl_c_while_waiting_for_an_event_exits_quietly():
             out, err = process.communicate(timeout=30)
     assert process.returncode == 130
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "inf"),
+        ("LAMBDA_RUNTIME_POST_TIMEOUT", "nan"),
+        ("LAMBDA_RUNTIME_DEFER_MARGIN_MS", "0"),
+    ],
+)
+def test_settings_that_make_no_sense_stop_the_start_naming_the_variable(name, value):
+    with ScriptedRuntimeApi() as api:
+        result = run_runtime({"AWS_LAMBDA_RUNTIME_API": api.address, name: value}, "basic.echo")
+    assert result.returncode == 2
+    assert f"{name}={value!r} is invalid" in result.stderr and "Traceback" not in result.stderr
+    assert api.seen == []  # refused before the first /next

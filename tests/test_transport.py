@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -360,3 +361,45 @@ def test_response_framing(raw: bytes, status: int, body: bytes, headers: dict[st
         assert {name: got.headers[name] for name in headers} == headers
         assert session.get(f"{server.url}/second").status_code == 200
     assert server.accepted == (2 if raw.startswith(b"HTTP/1.0") else 1)
+
+
+@pytest.mark.parametrize("phase", ["head", "body"])
+def test_the_timeout_is_a_total_for_a_dripping_response(phase: str) -> None:
+    # One byte every 50 ms keeps each recv() well inside a 0.5 s socket timeout; only a total stops it.
+    done = threading.Event()
+    answer = response(b"x" * 400) if phase == "body" else response(b"", headers={"X-Long": "y" * 400})
+
+    def handler(server: Server, peer: Peer, index: int) -> None:
+        peer.read_request()
+        for byte in answer:
+            if done.wait(0.05):
+                return
+            try:
+                peer.send(bytes([byte]))
+            except OSError:  # the client gave up and closed: what the test waits for
+                return
+
+    with Server(handler) as server, lean_session() as session:
+        started = time.monotonic()
+        try:
+            with pytest.raises(requests.ReadTimeout):
+                session.post(f"{server.url}/response", data=b"{}", timeout=0.5)
+            elapsed = time.monotonic() - started
+        finally:
+            done.set()
+    # Dripping takes 20 s and more; the deadline ends it at 0.5 s (bound generous for a loaded machine).
+    assert elapsed < 10
+
+
+def test_connection_close_reply_whose_body_comes_later_is_read_whole() -> None:
+    # With a timeout, the response reads through the deadline reader; http.client closes the connection before the
+    # body is read when the reply says `Connection: close`, so the reader must keep the socket open until then.
+    def handler(server: Server, peer: Peer, index: int) -> None:
+        peer.read_request()
+        peer.send(b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\nConnection: close\r\n\r\n")
+        threading.Event().wait(0.2)  # the body arrives in a later segment than the head
+        peer.send(b"hello")
+
+    with Server(handler) as server, lean_session() as session:
+        reply = session.post(f"{server.url}/response", data=b"{}", timeout=5)
+    assert reply.status_code == 202 and reply.content == b"hello"

@@ -11,6 +11,9 @@ import os
 import lambda_runtime
 
 logger = logging.getLogger("background_tasks")
+# As on the managed Python runtimes, the root logger is at WARNING unless AWS_LAMBDA_LOG_LEVEL says otherwise:
+# this example's INFO lines are its output, so it asks for them, as AWS's own examples do.
+logger.setLevel(logging.INFO)
 
 # How long the background work takes; the demo sets a few seconds so the billed duration visibly covers it.
 WORK_SECONDS = float(os.environ.get("BACKGROUND_WORK_SECONDS", "2"))

@@ -3,6 +3,7 @@ call the after-jobs hooks. The loop makes one call, `JobRunner.after_response`, 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -140,8 +141,14 @@ def _signal_name(stop: KeyboardInterrupt) -> str:
 
 def exit_now(status: int) -> NoReturn:
     # sys.exit() would unwind through the loop; os._exit ends the process at once, with the logs flushed first.
+    flush_output()
+    os._exit(status)
+
+
+def flush_output() -> None:
+    """Everything logged so far reaches the log before the process ends or replaces itself."""
     for handler in logging.getLogger().handlers:
         handler.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(ValueError, OSError):  # a handler may have closed them
+            stream.flush()

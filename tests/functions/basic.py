@@ -3,6 +3,7 @@
 import decimal
 import logging
 import os
+import subprocess
 import sys
 
 logger = logging.getLogger("basic")
@@ -122,3 +123,15 @@ def echo_or_fail(event, context):
     if event.get("fail"):
         raise ValueError(f"failure {event['i']}")
     return event
+
+
+def returns_many_decimals(event, context):
+    # A DynamoDB query result returned as-is: every number a Decimal.
+    count = event["count"]
+    return {"Items": [{"id": decimal.Decimal(i), "price": decimal.Decimal(f"{i}.{i % 100:02d}")} for i in range(count)]}
+
+
+def child_trace_id(event, context):
+    command = [sys.executable, "-c", "import os; print(os.environ.get('_X_AMZN_TRACE_ID'))"]
+    child = subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+    return {"child": child, "own": os.environ.get("_X_AMZN_TRACE_ID")}

@@ -1,4 +1,5 @@
 import logging
+import os
 import threading
 
 logger = logging.getLogger("logging_fn")
@@ -18,3 +19,19 @@ def handler(event, context):
     threading.Thread(target=lambda: (logger.warning("from a thread"), done.set())).start()
     done.wait(30)
     return "ok"
+
+
+def forge(event, context):
+    # A message holding a newline and something shaped like another request's record.
+    logger.warning(event["message"])
+    return "ok"
+
+
+def log_env(event, context):
+    logger.warning("warning line")
+    logger.info("info line")
+    return {"telemetry_fd": os.environ.get("_LAMBDA_TELEMETRY_LOG_FD")}
+
+
+def raise_error(event, context):
+    raise ValueError("broken\nacross lines")

@@ -51,7 +51,7 @@ environment (read once at start; a bad value stops the runtime with an error nam
     _HANDLER                          module.function, when no HANDLER argument is given
     LAMBDA_TASK_ROOT                  where the handler's module is imported from (default: the working directory)
     AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON
-    AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL   log level (default: INFO)
+    AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL   log level (default: root logger at WARNING, the runtime's own lines at INFO)
     AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME
                                       the context's attributes

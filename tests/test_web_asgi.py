@@ -15,7 +15,7 @@ from tests.web_events import KINDS, event
 
 
 def test_background_task_runs_after_the_response_is_posted(serve, tmp_path):
-    emu = serve("web_apps.fastapi_handler")
+    emu = serve("web_apps.fastapi_handler", env={"AWS_LAMBDA_LOG_LEVEL": "INFO"})  # the task logs at INFO
     response = emu.invoke(event("function-url", "POST", "/orders", body={"dir": str(tmp_path), "gate": True}))
     # The caller has its answer while the background task still waits for a file only the test creates.
     assert json.loads(response.json()["body"]) == {"order": 1, "status": "accepted"}

@@ -15,6 +15,9 @@ from pydantic import BaseModel
 from lambda_runtime.web import asgi
 
 logger = logging.getLogger("orders")
+# Lambda leaves the root logger at WARNING unless AWS_LAMBDA_LOG_LEVEL says otherwise; this example's INFO lines
+# are the point of it.
+logger.setLevel(logging.INFO)
 
 # How long "sending the e-mail" takes; the walk-through sets a few seconds so the billed duration visibly covers it.
 EMAIL_SECONDS = float(os.environ.get("EMAIL_SECONDS", "1"))

@@ -4,6 +4,7 @@ import time
 import lambda_runtime
 
 logger = logging.getLogger(__name__)
+logger.setLevel(logging.INFO)  # the root logger stays at WARNING unless AWS_LAMBDA_LOG_LEVEL is set
 
 
 def flush_metrics(order_id):

@@ -50,6 +50,14 @@ def test_no_import_circles_between_emulator_modules() -> None:
         visit(module, ())
 
 
+def test_only_the_pool_talks_to_the_life_cycle() -> None:
+    # The life cycle (starting, reclaiming, failing runtimes) has one client: the APIs ask the pool, never past it.
+    users = {path.name for path in PACKAGE.glob("*.py") if "lambda_runtime.emulator.lifecycle" in imports(path)}
+    assert users == {"pool.py"}
+    for path in PACKAGE.glob("*.py"):
+        assert ".lifecycle." not in path.read_text().replace("self._lifecycle.", ""), path.name
+
+
 def test_only_the_environment_moves_its_state() -> None:
     for path in PACKAGE.glob("*.py"):
         if path.name == "environment.py":

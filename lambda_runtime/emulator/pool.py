@@ -32,13 +32,28 @@ class Pool:
         self.config = config
         self.store = store
         self.ledger = ledger
-        self.lifecycle = Lifecycle(config, store, ledger, self, open_port)
-        self.envs = [self.lifecycle.new_environment(i) for i in range(config.concurrency)]
+        # Only the pool talks to the life cycle: the APIs reach it through the three methods under "life cycle".
+        self._lifecycle = Lifecycle(config, store, ledger, self, open_port)
+        self.envs = [self._lifecycle.new_environment(i) for i in range(config.concurrency)]
         self.queue: collections.deque[Invocation] = collections.deque()
         self.stopping = False
         #: Called when room for one more event may have appeared (the ``Event`` queue waits for it).
         self.on_room: Callable[[], None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+
+    # -- life cycle ----------------------------------------------------------------------------------
+
+    def prestart(self, env: Environment) -> None:
+        """Start ``env``'s runtime now, before any event (``--prestart``)."""
+        self._lifecycle.start_runtime(env)
+
+    def waiting_for_event(self, env: Environment) -> None:
+        """``env`` asked for an event and none was there: it is idle from now on (and may be reclaimed)."""
+        self._lifecycle.watch_idle(env)
+
+    def init_failed(self, env: Environment, failure: Callable[[str], Answer]) -> None:
+        """``env``'s runtime reported an init error: the first event waiting gets it, or else the next to come."""
+        self._lifecycle.fail_init(env, failure)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run a helper task that :meth:`stop` cancels if it is still running."""
@@ -64,7 +79,7 @@ class Pool:
         if failed is not None:
             pending, failed.pending_init_failure = failed.pending_init_failure, None
             assert pending is not None
-            self.lifecycle.answer_init_failure(inv, pending)
+            self._lifecycle.answer_init_failure(inv, pending)
             return True
         self.queue.append(inv)
         self.dispatch()
@@ -137,9 +152,9 @@ class Pool:
                 other = next((env for env in spare if env.state is EnvState.IDLE), None)
                 if other is not None:
                     spare.remove(other)
-                    self.lifecycle.reclaim(other)
+                    self._lifecycle.reclaim(other)
                 continue  # queueing mode: it waits for a busy one to free up
-            self.lifecycle.start_runtime(slot, inv.tenant_id)
+            self._lifecycle.start_runtime(slot, inv.tenant_id)
             if self.config.queue_size == 0:  # queueing mode: the first environment free takes it, warm or not
                 inv.bound_env = slot.index
 
@@ -166,7 +181,7 @@ class Pool:
             inv.log_lines[:0] = env.init_lines
         env.deliver(inv)
         self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")
-        inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self.lifecycle.on_timeout, env, inv)
+        inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self._lifecycle.on_timeout, env, inv)
         waiter.future.set_result(Delivery(inv, fault))
 
     async def stop(self) -> None:

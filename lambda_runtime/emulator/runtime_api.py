@@ -95,7 +95,7 @@ class RuntimeApi:
         if not future.done() and env.state is EnvState.IDLE:
             if self.config.freeze:
                 env.freeze()  # like Lambda: nothing runs between invocations
-            self.pool.lifecycle.watch_idle(env)
+            self.pool.waiting_for_event(env)
         delivery = await future
         if delivery is None:
             return runtime_error(410, "EnvironmentReset", "The execution environment was reset")
@@ -220,7 +220,7 @@ class RuntimeApi:
         answer = self._error_answer(body, request, "Runtime.Unknown")
         current = env.current
         if env.state is EnvState.INIT:
-            self.pool.lifecycle.fail_init(env, lambda _rid: answer)
+            self.pool.init_failed(env, lambda _rid: answer)
         elif env.state is EnvState.BUSY and current is not None and not current.answered:
             # Not an init any more, but the runtime gave up: the event it holds gets the error.
             env.take_current()

@@ -108,7 +108,7 @@ class EmulatorServer:
             self.config.concurrency,
         )
         if self.config.prestart:
-            self.pool.lifecycle.start_runtime(self.env)
+            self.pool.prestart(self.env)
 
     def _open_runtime_port(self, env: Environment) -> str:
         """The Runtime API address of ``env``: a port of its own."""

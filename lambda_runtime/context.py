@@ -96,7 +96,7 @@ class LambdaContext:
         Raises `TypeError`/`ValueError` for bad arguments, and `DeferRejected` when too many jobs are pending or
         the invocation is over.
         """
-        check_job(fn, job_timeout, job_name, executor)
+        check_job(fn, job_timeout, job_name, executor)  # before any batch exists: misuse alone must not make one
         with _ENDING:
             if self._batch is None:
                 if self._over:  # nothing was deferred and the result is posted: there is no post-response phase

@@ -103,7 +103,9 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
-    jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
+    jobs = JobRunner.from_settings(
+        settings, lambda: restart_with_next_sent(settings.runtime_api, environ), telemetry_fd=usable_fd
+    )
     signal.signal(signal.SIGTERM, _terminate)
     try:
         loop = InvocationLoop(client, handler, settings, jobs, environ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -139,3 +140,16 @@ def test_a_free_threaded_interpreter_is_named_in_the_startup_log(tmp_path):
             [sys.executable, "-c", probe], env=env, cwd=FUNCTIONS, capture_output=True, text=True, timeout=60
         )
     assert "Free-threaded Python (no GIL): thread jobs run in parallel" in result.stdout, result.stdout + result.stderr
+
+
+def test_on_lambda_s_telemetry_descriptor_a_worker_s_records_are_frames_too(serve, tmp_path):
+    from tests.test_logs import RUNTIME, framed_runtime, read_frames
+
+    env = {"_LAMBDA_TELEMETRY_LOG_FD": "3", "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    emu = serve("cpu_jobs.run", env=env, runtime_command=framed_runtime(tmp_path, *RUNTIME))
+    run_jobs(emu, tmp_path, ("crunch", {"dir": str(tmp_path)}, "framed"))
+    (record,) = emu.wait_for_records(1)
+    frames = read_frames((tmp_path / "frames.bin").read_bytes())
+    crunched = [json.loads(frame[2]) for frame in frames if "crunched framed" in frame[2]]
+    assert [line["requestId"] for line in crunched] == [record["request_id"]]
+    assert "crunched" not in emu.runtime_output()  # not on stdout: one record, one frame

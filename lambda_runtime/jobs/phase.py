@@ -43,7 +43,9 @@ class JobRunner:
         self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, replace_process: Callable[[], NoReturn]) -> JobRunner:
+    def from_settings(
+        cls, settings: Settings, replace_process: Callable[[], NoReturn], telemetry_fd: int | None = None
+    ) -> JobRunner:
         return cls(
             Workers(settings.defer_workers, settings.defer_max_abandoned),
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
@@ -51,7 +53,7 @@ class JobRunner:
             settings.defer_overrun,
             replace_process,
             processes=ProcessExecutor(
-                settings.defer_processes, settings.task_root, settings.log_format, settings.log_level
+                settings.defer_processes, settings.task_root, settings.log_format, settings.log_level, telemetry_fd
             ),
         )
 

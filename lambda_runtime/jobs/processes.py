@@ -33,12 +33,17 @@ KILL_GRACE_S = 0.2
 class WorkerProcess:
     """One worker: jobs go down its stdin, outcomes come back on a pipe of their own; its output is the runtime's."""
 
-    def __init__(self, task_root: str, log_format: str, log_level: str) -> None:
+    def __init__(self, task_root: str, log_format: str, log_level: str, telemetry_fd: int | None) -> None:
         reply_read, reply_write = os.pipe()
+        # The worker logs where the runtime does: framed records on Lambda's telemetry descriptor, else stdout.
+        telemetry = [] if telemetry_fd is None else [telemetry_fd]
         try:
             command = [sys.executable, "-m", "lambda_runtime.jobs.worker", task_root, log_format, log_level]
             self.process = subprocess.Popen(
-                [*command, str(reply_write)], stdin=subprocess.PIPE, pass_fds=(reply_write,), cwd=task_root
+                [*command, str(reply_write), str(telemetry_fd) if telemetry else "-"],
+                stdin=subprocess.PIPE,
+                pass_fds=(reply_write, *telemetry),
+                cwd=task_root,
             )
         finally:
             os.close(reply_write)
@@ -76,10 +81,12 @@ class WorkerProcess:
 class ProcessExecutor:
     """`size` worker processes, started on first use, each driven by one dispatcher thread while it runs a job."""
 
-    def __init__(self, size: int, task_root: str, log_format: str, log_level: str) -> None:
+    def __init__(
+        self, size: int, task_root: str, log_format: str, log_level: str, telemetry_fd: int | None = None
+    ) -> None:
         self.size = size
         self.dispatchers = Workers(size, max_abandoned=size)
-        self._spawn_args = (task_root, log_format, log_level)
+        self._spawn_args = (task_root, log_format, log_level, telemetry_fd)
         self._idle: list[WorkerProcess] = []
         self._started: set[WorkerProcess] = set()
         self._lock = threading.Lock()

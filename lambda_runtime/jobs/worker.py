@@ -1,8 +1,9 @@
-"""A process-executor worker: `python -m lambda_runtime.jobs.worker TASK_ROOT LOG_FORMAT LOG_LEVEL REPLY_FD`.
+"""A process-executor worker: `python -m lambda_runtime.jobs.worker TASK_ROOT LOG_FORMAT LOG_LEVEL REPLY_FD LOG_FD`.
 
 It reads jobs from stdin, runs them one at a time and answers on REPLY_FD. Its stdout and stderr are the runtime's,
-so its log lines land in the function's log stream, in the runtime's format, with the deferring invocation's request
-id. At a job's deadline the runtime sends SIGTERM (then SIGKILL after a grace): the job's `finally` blocks run.
+and LOG_FD is Lambda's telemetry descriptor (or "-"), so its records land in the function's log stream as the
+runtime's do, in its format, with the deferring invocation's request id. At a job's deadline the runtime sends
+SIGTERM (then SIGKILL after a grace): the job's `finally` blocks run.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from lambda_runtime.jobs.job import CURRENT_JOB, Job
 from lambda_runtime.logs import configure_logging, set_request_id
 
 
-def serve(task_root: str, log_format: str, log_level: str, reply_fd: int) -> int:
+def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, telemetry_fd: int | None) -> int:
     sys.path.insert(0, task_root)  # unpickling a job imports the handler's own modules
-    configure_logging(log_format, log_level, sys.stdout)
+    configure_logging(log_format, log_level, sys.stdout, telemetry_fd)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the runtime, which stops its workers itself
     jobs, replies = sys.stdin.buffer, os.fdopen(reply_fd, "wb")
@@ -57,5 +58,5 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    task_root, log_format, log_level, reply_fd = sys.argv[1:5]
-    sys.exit(serve(task_root, log_format, log_level, int(reply_fd)))
+    task_root, log_format, log_level, reply_fd, log_fd = sys.argv[1:6]
+    sys.exit(serve(task_root, log_format, log_level, int(reply_fd), None if log_fd == "-" else int(log_fd)))

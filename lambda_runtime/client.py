@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import requests
 
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
-from lambda_runtime.transport import lean_session
+from lambda_runtime.transport import StreamBody, lean_session
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -19,6 +19,8 @@ logger = logging.getLogger("lambda_runtime.client")
 
 API_VERSION = "2018-06-01"
 _INVOCATION_ID = "Lambda-Runtime-Invocation-Id"
+#: Declared up front on a streamed response, so that a mid-stream error can end the body with them.
+STREAM_TRAILERS = "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
 
 
 def is_transient(error: BaseException) -> bool:
@@ -55,6 +57,21 @@ class RuntimeClient:
     def post_response(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
         self._post_with_retries(f"invocation/{invocation.request_id}/response", body, headers)
+
+    def post_stream(self, invocation: Invocation, body: StreamBody, content_type: str) -> None:
+        """Stream the response: each chunk is sent as `body` yields it. Never retried: sent chunks are gone."""
+        prepared = self._post.copy()
+        prepared.url = f"{self.base}/invocation/{invocation.request_id}/response"
+        prepared.body = cast(bytes, body)  # the adapter sends any iterable body chunked (transport.py)
+        prepared.headers.update(
+            {
+                "Content-Type": content_type,
+                "Lambda-Runtime-Function-Response-Mode": "streaming",
+                "Trailer": STREAM_TRAILERS,
+                **self._invocation_id(invocation),
+            }
+        )
+        self._send(prepared, self.post_timeout_s)
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
         headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}

@@ -168,3 +168,38 @@ def test_a_caller_that_leaves_mid_stream_does_not_block_the_runtime(serve, tmp_p
     started = time.monotonic()
     (record,) = emu.wait_for_records(1, timeout=30)
     assert record.status == "success" and time.monotonic() - started < 30
+
+
+def test_an_asgi_streaming_response_streams_through_the_runtime_and_its_background_task_runs_after(serve, tmp_path):
+    emu = serve("web_streaming.handler", timeout=30)
+    gate, stamp = tmp_path / "gate", tmp_path / "stamp"
+    params = {"gate": str(gate), "stamp": str(stamp)}
+    with requests.get(f"{emu.url}/lambda-url/report", params=params, stream=True, timeout=30) as r:
+        assert r.status_code == 200
+        assert r.headers["X-Report"] == "yes" and r.headers["Content-Type"].startswith("text/plain")
+        assert r.cookies.get("seen") == "1"
+        body = r.iter_content(None)
+        assert next(body) == b"line 1\n"
+        gate.touch()  # the app yields line 2 only now
+        assert b"".join(body) == b"line 2\n"
+    (record,) = emu.wait_for_records(1)
+    assert record.extra["stream"]["ended_at"] <= float(stamp.read_text()) <= record.next_at
+
+
+def test_an_asgi_app_failing_mid_stream_ends_the_stream_with_its_error(serve):
+    emu = serve("web_streaming.handler")
+    event = {
+        "version": "2.0",
+        "rawPath": "/broken",
+        "rawQueryString": "",
+        "headers": {"host": "x.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "domainName": "x.lambda-url.us-east-1.on.aws",
+            "http": {"method": "GET", "path": "/broken", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+        },
+        "isBase64Encoded": False,
+    }
+    _, events = _events(emu, event)
+    received = list(events)
+    assert b"half" in received[0]["PayloadChunk"]["Payload"]
+    assert received[-1]["InvokeComplete"]["ErrorCode"] == "ValueError"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import threading
@@ -123,7 +124,7 @@ def test_the_stream_ends_with_a_clear_trailer_past_the_size_limit():
     assert b"".join(stream) == b"x" * 8
     trailers = stream.trailers()
     assert trailers["Lambda-Runtime-Function-Error-Type"] == "Function.ResponseSizeTooLarge"
-    assert b"maximum allowed payload size (10 bytes)" in __import__("base64").b64decode(
+    assert b"maximum allowed payload size (10 bytes)" in base64.b64decode(
         trailers["Lambda-Runtime-Function-Error-Body"]
     )
 
@@ -203,3 +204,36 @@ def test_an_asgi_app_failing_mid_stream_ends_the_stream_with_its_error(serve):
     received = list(events)
     assert b"half" in received[0]["PayloadChunk"]["Payload"]
     assert received[-1]["InvokeComplete"]["ErrorCode"] == "ValueError"
+
+
+def test_past_200_mb_the_stream_ends_with_a_clear_error_trailer_not_a_broken_connection(serve):
+    emu = serve("streaming.big", timeout=120, memory_size=512)
+    r = emu.invoke({"mb": 201})
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    error = r.json()
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "(209715200 bytes)" in error["errorMessage"]
+    (record,) = emu.wait_for_records(1)
+    assert record.extra["stream"] == {
+        "bytes": 200 * 1024 * 1024,
+        "ended_at": record.extra["stream"]["ended_at"],
+        "error_type": "Function.ResponseSizeTooLarge",
+    }
+    assert emu.invoke({"mb": 1}).content == b"x" * 1024 * 1024  # and the loop goes on serving
+
+
+def test_tail_logs_and_the_report_cover_the_whole_stream(serve, tmp_path):
+    emu = serve("streaming.gated", timeout=30)
+    gate = tmp_path / "gate"
+    response = emu.lambda_client().invoke_with_response_stream(
+        FunctionName="function", Payload=json.dumps({"gate": str(gate)}), LogType="Tail"
+    )
+    events = iter(response["EventStream"])
+    next(events)
+    gate.touch()
+    complete = list(events)[-1]["InvokeComplete"]
+    (record,) = emu.wait_for_records(1)
+    log = base64.b64decode(complete["LogResult"]).decode()
+    assert f"REPORT RequestId: {record.request_id}" in log
+    stream_ms = (record.extra["stream"]["ended_at"] - record.delivered_at) * 1000
+    assert record.billed_ms >= record.duration_ms >= stream_ms

@@ -118,11 +118,12 @@ class HttpCycle:
                     self._queue.put(None)
                 assert self._disconnected is not None and self._released is not None
                 self.complete = self.in_background = True
-                self._disconnected.set()
                 self.ready.set()
                 # Hold the app here until the response is posted: whatever follows (background tasks) must not
-                # start before the caller has its answer.
+                # start before the caller has its answer. The client "disconnects" only then: Starlette's
+                # StreamingResponse, told of a disconnect, cancels this very `send` and runs its background at once.
                 await self._released.wait()
+                self._disconnected.set()
         elif self.complete:
             return  # a server ignores messages after the response (ASGI spec: they may be dropped)
         else:

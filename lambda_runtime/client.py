@@ -58,8 +58,13 @@ class RuntimeClient:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
         self._post_with_retries(f"invocation/{invocation.request_id}/response", body, headers)
 
-    def post_stream(self, invocation: Invocation, body: StreamBody, content_type: str) -> None:
-        """Stream the response: each chunk is sent as `body` yields it. Never retried: sent chunks are gone."""
+    def post_stream(
+        self, invocation: Invocation, body: StreamBody, content_type: str, timeout_s: float | None = None
+    ) -> None:
+        """Stream the response: each chunk is sent as `body` yields it. Never retried: sent chunks are gone.
+
+        `timeout_s` bounds each send and the final answer (default: the post timeout): a slow reader at the other
+        end holds a send back for as long as it lags."""
         prepared = self._post.copy()
         prepared.url = f"{self.base}/invocation/{invocation.request_id}/response"
         prepared.body = cast(bytes, body)  # the adapter sends any iterable body chunked (transport.py)
@@ -71,7 +76,7 @@ class RuntimeClient:
                 **self._invocation_id(invocation),
             }
         )
-        self._send(prepared, self.post_timeout_s)
+        self._send(prepared, timeout_s or self.post_timeout_s)
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
         headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}

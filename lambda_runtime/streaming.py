@@ -153,8 +153,12 @@ def post_stream(client: RuntimeClient, invocation: Invocation, stream: Stream) -
     """Post `stream`; returns (whether the invocation failed, how long the stream took in ms)."""
     started = time.monotonic()
     failed = True
+    # A caller reading slowly slows the sends down (back-pressure): allow until the invocation's deadline, which
+    # Lambda enforces anyway, rather than the short post timeout meant for one small body.
+    deadline_ms = invocation.header("Lambda-Runtime-Deadline-Ms") or ""
+    remaining_s = int(deadline_ms) / 1000 - time.time() if deadline_ms.isdigit() else 0.0
     try:
-        client.post_stream(invocation, stream, stream.content_type)
+        client.post_stream(invocation, stream, stream.content_type, max(remaining_s, client.post_timeout_s))
         failed = stream.error is not None
     except RuntimeApiError as error:
         logger.error("The Runtime API refused the streamed response after %d bytes: %s", stream.sent, error)

@@ -237,3 +237,18 @@ def test_tail_logs_and_the_report_cover_the_whole_stream(serve, tmp_path):
     assert f"REPORT RequestId: {record.request_id}" in log
     stream_ms = (record.extra["stream"]["ended_at"] - record.delivered_at) * 1000
     assert record.billed_ms >= record.duration_ms >= stream_ms
+
+
+def test_jobs_deferred_mid_stream_wait_for_its_end_unless_started_now(serve, tmp_path):
+    emu = serve("streaming.defers_while_streaming", timeout=30)
+    held, now, gate = tmp_path / "held", tmp_path / "now", tmp_path / "gate"
+    _, events = _events(emu, {"held": str(held), "now": str(now), "gate": str(gate)})
+    assert next(events) == {"PayloadChunk": {"Payload": b"chunk 1\n"}}
+    deadline = time.monotonic() + 20
+    while not now.exists() and time.monotonic() < deadline:  # the start_now job runs while the stream is open
+        time.sleep(0.005)
+    assert now.exists() and not held.exists()
+    gate.touch()
+    list(events)
+    (record,) = emu.wait_for_records(1)
+    assert float(now.read_text()) < record.extra["stream"]["ended_at"] <= float(held.read_text()) <= record.next_at

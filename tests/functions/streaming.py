@@ -60,3 +60,19 @@ def big(event, context):
 
 def plain(event, context):
     return {"streamed": False}
+
+
+def defers_while_streaming(event, context):
+    """Defers a job (held until the stream ends) and a start_now job (runs at once) between chunk 1 and chunk 2."""
+
+    def stamp(path):
+        with open(path, "w") as f:
+            f.write(repr(time.time()))
+
+    yield "chunk 1\n"
+    context.defer(stamp, event["held"])
+    context.defer(stamp, event["now"], start_now=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(event["gate"]) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    yield "chunk 2\n"

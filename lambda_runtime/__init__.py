@@ -3,6 +3,7 @@
 from lambda_runtime.context import LambdaContext
 from lambda_runtime.errors import DeferRejected, LambdaRuntimeError, ProcessJobError
 from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
+from lambda_runtime.streaming import StreamingResponse
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,7 @@ __all__ = [
     "LambdaContext",
     "LambdaRuntimeError",
     "ProcessJobError",
+    "StreamingResponse",
     "__version__",
     "after_jobs",
     "current_job",

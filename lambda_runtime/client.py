@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import quote
 
 import requests
 
 from lambda_runtime.context import Invocation
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
-from lambda_runtime.transport import lean_session
+from lambda_runtime.transport import StreamBody, lean_session
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -21,6 +21,8 @@ logger = logging.getLogger("lambda_runtime.client")
 API_VERSION = "2018-06-01"
 _INVOCATION_ID = "Lambda-Runtime-Invocation-Id"
 _XRAY_CAUSE = "Lambda-Runtime-Function-XRay-Error-Cause"
+#: Declared up front on a streamed response, so that a mid-stream error can end the body with them.
+STREAM_TRAILERS = "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"
 
 
 def is_transient(error: BaseException) -> bool:
@@ -70,6 +72,26 @@ class RuntimeClient:
     def post_response(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         headers = {"Content-Type": content_type, **self._invocation_id(invocation)}
         self._post_with_retries(f"invocation/{id_segment(invocation.request_id)}/response", body, headers)
+
+    def post_stream(
+        self, invocation: Invocation, body: StreamBody, content_type: str, timeout_s: float | None = None
+    ) -> None:
+        """Stream the response: each chunk is sent as `body` yields it. Never retried: sent chunks are gone.
+
+        `timeout_s` bounds each send and the final answer (default: the post timeout): a slow reader at the other
+        end holds a send back for as long as it lags."""
+        prepared = self._post.copy()
+        prepared.url = f"{self.base}/invocation/{id_segment(invocation.request_id)}/response"
+        prepared.body = cast(bytes, body)  # the adapter sends any iterable body chunked (transport.py)
+        prepared.headers.update(
+            {
+                "Content-Type": content_type,
+                "Lambda-Runtime-Function-Response-Mode": "streaming",
+                "Trailer": STREAM_TRAILERS,
+                **self._invocation_id(invocation),
+            }
+        )
+        self._send(prepared, timeout_s or self.post_timeout_s)
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes, xray_cause: str = "") -> None:
         headers = {"Lambda-Runtime-Function-Error-Type": error_type, **self._invocation_id(invocation)}

@@ -16,6 +16,7 @@ from lambda_runtime.handler import Handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import log_failure, set_request_id
 from lambda_runtime.payloads import decode_event, encode_result, error_report
+from lambda_runtime.streaming import Stream, open_stream, post_stream
 
 logger = logging.getLogger("lambda_runtime")
 
@@ -73,19 +74,26 @@ class InvocationLoop:
         self._missing_ids = 0
         context: LambdaContext | None = None
         failed = False
+        stream: Stream | None = None
+        streamed_ms: float | None = None
         try:
             context = LambdaContext(invocation, self.settings, self.jobs)
             content_type = (invocation.header("Content-Type") or "").split(";")[0].strip()
             result = self.handler(decode_event(invocation.body, content_type), context)
-            body, result_type = encode_result(result)
+            stream = open_stream(result, invocation.request_id)  # a generator, iterator or StreamingResponse
+            if stream is None:
+                body, result_type = encode_result(result)
         except BaseException as error:  # SystemExit and KeyboardInterrupt too: report them, don't die silently
             failed = True
             self._post_error(invocation, error)
             if isinstance(error, Terminated):  # SIGTERM during the handler: the invocation is answered, now stop
                 raise
         else:
-            self._post_result(invocation, body, result_type)
-        self.jobs.after_response(context.end() if context is not None else None, failed)
+            if stream is not None:
+                failed, streamed_ms = post_stream(self.client, invocation, stream)
+            else:
+                self._post_result(invocation, body, result_type)
+        self.jobs.after_response(context.end() if context is not None else None, failed, streamed_ms)
 
     def _post_result(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         try:

@@ -13,8 +13,8 @@ import http.client
 import io
 import socket
 import time
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -31,6 +31,14 @@ _Timeout = float | tuple[float, float] | tuple[float, None] | None
 _OWN_HEADERS = frozenset({"content-length", "transfer-encoding", "accept-encoding"})
 # The send phase failing like this on a reused socket is the stale keep-alive case (peer closed it idle).
 _STALE_SEND = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+class StreamBody(Protocol):
+    """A streamed request body: chunks sent as they come (chunked encoding), then the trailers it reports."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def trailers(self) -> Mapping[str, str]: ...
 
 
 class _Stale(Exception):
@@ -169,7 +177,10 @@ class KeepAliveAdapter(BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
         proxies: Mapping[str, str] | None = None,
     ) -> Response:
-        """Send `request` and return the fully read response (`stream` is ignored: bodies are small)."""
+        """Send `request` and return the fully read response (`stream` is ignored: responses are small).
+
+        A body that is an iterable (a `StreamBody`) is sent chunked, each chunk as it comes, then its trailers.
+        """
         # Split by hand: the origin is cached, and a prepared URL always has a path ("/" at least).
         scheme, _, rest = (request.url or "").partition("://")
         netloc, slash, path = rest.partition("/")
@@ -177,8 +188,15 @@ class KeepAliveAdapter(BaseAdapter):
         conn = self._conns.get(host_port)
         if conn is None:
             conn = self._conns[host_port] = _Connection(*host_port)
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        args = (conn, request, slash + path.partition("#")[0], body, timeout)
+        raw: Any = request.body
+        chunks: Iterator[bytes] | None = None
+        if raw is None or isinstance(raw, (bytes, str)):
+            body = raw.encode() if isinstance(raw, str) else raw
+        else:  # an iterable (a generator, a StreamBody): sent chunked, as requests' own adapter does
+            chunks = iter(cast(Iterable[bytes], raw))
+            # Taken now, so that a resend after _Stale starts from the same first chunk.
+            body = _frame(next(chunks, b""))
+        args = (conn, request, slash + path.partition("#")[0], body, timeout, chunks)
         try:
             try:
                 response = self._exchange(*args)
@@ -199,10 +217,23 @@ class KeepAliveAdapter(BaseAdapter):
         except (OSError, http.client.HTTPException) as exc:
             conn.close()  # a socket in an unknown state: the next request reconnects
             raise rexc.ConnectionError(exc, request=request) from exc
+        except BaseException:  # a signal (SIGTERM, Ctrl-C) mid-exchange: the socket is in an unknown state too
+            conn.close()
+            raise
+        if chunks is not None:
+            # The Runtime API's streaming mode: the connection is closed after the last chunk (AWS docs,
+            # runtimes-custom "Response streaming"); the next request opens a fresh one.
+            conn.close()
         return response
 
     def _exchange(
-        self, conn: _Connection, request: PreparedRequest, path: str, body: bytes | None, timeout: _Timeout
+        self,
+        conn: _Connection,
+        request: PreparedRequest,
+        path: str,
+        body: bytes | None,
+        timeout: _Timeout,
+        chunks: Iterator[bytes] | None = None,
     ) -> Response:
         # None must mean "block forever": the /next long poll waits while the sandbox is frozen. Otherwise the read
         # timeout is a total for the request: sending (sendall's timeout is a total) and the whole response.
@@ -227,14 +258,18 @@ class KeepAliveAdapter(BaseAdapter):
             for name, value in headers.items():
                 if name.lower() not in _OWN_HEADERS:
                     conn.putheader(name, value)
-            if length:
+            if chunks is not None:
+                conn.putheader("Transfer-Encoding", "chunked")
+            elif length:
                 conn.putheader("Content-Length", length)
-            conn.body = body
+            conn.body = body  # for a stream: the first chunk, framed, in the same send as the headers
             conn.endheaders()
         except _STALE_SEND as exc:
             if reused:
                 raise _Stale from exc
             raise
+        if chunks is not None:
+            _send_chunks(conn, chunks, request.body)
         try:  # getresponse closes conn.sock itself after `Connection: close` / HTTP/1.0
             raw = cast(_Response, conn.getresponse())
         except http.client.RemoteDisconnected as exc:  # nothing was read: see _Response.begin
@@ -254,6 +289,25 @@ class KeepAliveAdapter(BaseAdapter):
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
+
+
+def _frame(chunk: bytes) -> bytes:
+    """One chunk of a chunked body (RFC 9112 section 7.1); an empty chunk would end the body, so it is skipped."""
+    return b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunk else b""
+
+
+def _send_chunks(conn: _Connection, chunks: Iterator[bytes], body: Any) -> None:
+    """Send each chunk as soon as the iterator yields it (no buffering), then the last chunk and the trailers."""
+    for chunk in chunks:
+        if len(chunk) < 65536:
+            conn.send(_frame(chunk))
+        elif chunk:  # a large chunk is not copied into a frame: three sends
+            conn.send(b"%x\r\n" % len(chunk))
+            conn.send(chunk)
+            conn.send(b"\r\n")
+    trailers = body.trailers() if callable(getattr(body, "trailers", None)) else {}
+    fields = "".join(f"{name}: {value}\r\n" for name, value in trailers.items())
+    conn.send(b"0\r\n" + fields.encode("latin-1") + b"\r\n")
 
 
 def lean_session() -> requests.Session:

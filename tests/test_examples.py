@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import requests
+
 EXAMPLE = Path(__file__).parent.parent / "examples" / "background_tasks"
 
 
@@ -31,3 +33,22 @@ def test_readme_handler_runs_and_its_three_jobs_finish_after_the_answer(serve):
     for line in ("metrics flushed for o-1", "partner notified of o-1", "audit record written for o-1"):
         assert f"{record.request_id}\t{line}" in output, output
     assert "Deferred jobs: 3 ok, 0 failed" in output
+
+
+STREAMING = Path(__file__).parent.parent / "examples" / "streaming"
+
+
+def test_the_streaming_example_streams_its_report_and_audits_after_the_stream(serve):
+    emu = serve("app.handler", task_root=str(STREAMING), env={"REPORT_LINE_SECONDS": "0"})
+    response = emu.lambda_client().invoke_with_response_stream(FunctionName="function", Payload=b'{"rows": 3}')
+    events = list(response["EventStream"])
+    body = b"".join(event["PayloadChunk"]["Payload"] for event in events if "PayloadChunk" in event)
+    assert body == b"region,orders\nregion-1,7\nregion-2,3\nregion-3,10\ntotal,20\n"
+    assert events[-1] == {"InvokeComplete": {}}
+    (record,) = emu.wait_for_records(1)
+    output = emu.invocation_output(record.request_id)
+    assert f"{record.request_id}\tAudit record written: report of 3 rows" in output
+    assert "Deferred jobs: 1 ok" in output and "streamed for" in output
+    r = requests.get(f"{emu.url}/lambda-url/?rows=2", timeout=30)
+    assert (r.status_code, r.headers["Content-Type"], r.cookies.get("report")) == (200, "text/csv", "streamed")
+    assert r.text == "region,orders\nregion-1,7\nregion-2,3\ntotal,10\n"

@@ -10,6 +10,7 @@ def test_all_is_pinned():
         "LambdaContext",
         "LambdaRuntimeError",
         "ProcessJobError",
+        "StreamingResponse",
         "__version__",
         "after_jobs",
         "current_job",

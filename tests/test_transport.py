@@ -403,3 +403,52 @@ def test_connection_close_reply_whose_body_comes_later_is_read_whole() -> None:
     with Server(handler) as server, lean_session() as session:
         reply = session.post(f"{server.url}/response", data=b"{}", timeout=5)
     assert reply.status_code == 202 and reply.content == b"hello"
+
+
+class _Body:
+    """A streamed body (transport.StreamBody): chunks from a generator, trailers once it is over."""
+
+    def __init__(self, chunks: list[bytes], gate: threading.Event | None = None) -> None:
+        self.chunks, self.gate = chunks, gate
+
+    def __iter__(self):
+        for index, chunk in enumerate(self.chunks):
+            if index == 1 and self.gate is not None:
+                assert self.gate.wait(20), "the server never saw chunk 1"
+            yield chunk
+
+    def trailers(self) -> dict[str, str]:
+        return {"X-Error": "none"}
+
+
+def test_an_iterable_body_is_sent_chunked_each_chunk_as_it_comes_then_trailers_and_the_connection_closes() -> None:
+    seen_first = threading.Event()
+    raw: list[bytes] = []
+    closed_after = threading.Event()
+
+    def handler(server: Server, peer: Peer, index: int) -> None:
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += peer.rfile.read(1)
+        raw.append(head)
+        first = peer.rfile.readline() + peer.rfile.readline()
+        raw.append(first)
+        seen_first.set()  # only now does the body yield its second chunk: the first was not held back
+        body = b""
+        while not body.endswith(b"0\r\nX-Error: none\r\n\r\n"):
+            body += peer.rfile.read(1)
+        raw.append(body)
+        peer.send(response(b"{}", "202 Accepted"))
+        if peer.rfile.read(1) == b"":
+            closed_after.set()
+
+    with Server(handler) as server:
+        session = lean_session()
+        request = requests.Request("POST", f"{server.url}/r", headers={"Trailer": "X-Error"}).prepare()
+        request.body = _Body([b"one", b"", b"three"], seen_first)  # type: ignore[assignment]
+        assert session.send(request, timeout=20).status_code == 202
+        assert closed_after.wait(20)
+    head = raw[0].decode().lower()
+    assert "transfer-encoding: chunked" in head and "trailer: x-error" in head and "content-length" not in head
+    assert raw[1] == b"3\r\none\r\n"
+    assert raw[2] == b"5\r\nthree\r\n0\r\nX-Error: none\r\n\r\n"  # the empty chunk is skipped, not sent as "0"

@@ -55,6 +55,16 @@ Behaviour
   ``X-Amz-Log-Type: Tail`` → ``X-Amz-Log-Result``: the last 4 KB, base64, of the invocation's log, END
   and REPORT included, so that caller is answered when the invocation is over (others at ``/response``).
   ``X-Amz-Executed-Version: $LATEST``, ``x-amzn-Remapped-Content-Length: 0``.
+- Response streaming: a ``/response`` with ``Lambda-Runtime-Function-Response-Mode: streaming`` (chunked) answers
+  the caller at its first byte and passes each chunk on as it arrives; a mid-stream error comes in the trailers
+  ``Lambda-Runtime-Function-Error-Type`` / ``-Error-Body`` (base64), a timeout or exit ends the stream with its
+  error; at most 200 MB. Callers: ``POST /2021-11-15/functions/NAME/response-streaming-invocations``
+  (InvokeWithResponseStream: ``application/vnd.amazon.eventstream``, ``PayloadChunk`` events then
+  ``InvokeComplete`` with ``ErrorCode`` = the error type, ``ErrorDetails`` = its message, ``LogResult`` for Tail;
+  boto3's ``invoke_with_response_stream`` reads it), ``/lambda-url/PATH`` (any method: a function URL event, payload
+  2.0; a streamed HTTP-integration response goes out with the prelude's status, headers and cookies, a buffered
+  result is read as a function URL reads it, a function error is 502), and the buffered Invoke API (the whole body,
+  6 MB at most, or the stream's error). Records carry ``extra["stream"]``: bytes, ``ended_at``, ``error_type``.
 - Late or repeated posts: 400 for an unknown request id, 410 once the invocation is answered or over.
 - Freezing (default on, ``freeze=False`` / ``--no-freeze``): a runtime's process group is SIGSTOPped
   while it waits for an event and SIGCONTed when one is delivered. Stopping (``stop()``, SIGINT /
@@ -79,9 +89,10 @@ Behaviour
 Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports),
 ``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (routing and scale-out), ``lifecycle``
 (runtime processes), ``environment`` (one environment's state machine) and ``output`` (its pipe),
-``ledger`` (ending invocations), ``async_queue`` (``Event``), ``store`` (what tests read), ``hooks``
-(test hooks), ``invocation`` (the data types the others pass around). The emulator imports nothing
-from the runtime, and its modules import one another without circles (tests/test_emulator_layout.py).
+``ledger`` (ending invocations), ``async_queue`` (``Event``), ``streams`` / ``response_stream`` / ``trailers``
+(streamed responses in), ``stream_api`` / ``eventstream`` / ``function_url`` (streamed answers out), ``store``
+(what tests read), ``hooks`` (test hooks), ``invocation`` (the data types the others pass around). The emulator
+imports nothing from the runtime, and its modules import one another without circles (tests/test_emulator_layout.py).
 """
 
 from __future__ import annotations

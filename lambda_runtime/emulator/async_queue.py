@@ -195,8 +195,8 @@ class AsyncInvoker:
         """The error body of a failed attempt, or None if it succeeded."""
         answer = inv.answer_future.result()
         record = inv.record
-        if answer.function_error:
-            return answer.body
+        if answer.failed:
+            return answer.body if answer.function_error or answer.stream is None else answer.stream.error_json()
         if record.status == "timeout":
             message = f"RequestId: {inv.request_id} Error: Task timed out after {self.config.timeout:.2f} seconds"
             return json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": message}).encode()

@@ -66,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the Invoke API and the Runtime API, running the runtime as a child process",
-        description="Serve the Lambda Invoke API (POST /2015-03-31/functions/NAME/invocations) and the "
-        "Runtime API for a runtime child process started in the working directory (the task root).",
+        description="Serve the Lambda Invoke API (POST /2015-03-31/functions/NAME/invocations), "
+        "InvokeWithResponseStream (POST /2021-11-15/functions/NAME/response-streaming-invocations), a function URL "
+        "(any request to /lambda-url/PATH) and the Runtime API for a runtime child process started in the working "
+        "directory (the task root).",
     )
     serve.add_argument("handler", metavar="HANDLER", help="the handler, e.g. app.handler (sets _HANDLER)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")

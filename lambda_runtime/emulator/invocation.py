@@ -15,11 +15,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from lambda_runtime.emulator.hooks import NO_HOOKS, Fault, InvocationHooks
 from lambda_runtime.emulator.records import InvocationRecord
+
+if TYPE_CHECKING:
+    from lambda_runtime.emulator.response_stream import ResponseStream
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -33,6 +37,13 @@ class Answer:
     function_error: str | None = None
     error_type: str | None = None
     content_type: str = "application/json"
+    #: A streamed response (the runtime's ``/response`` in streaming mode): the body comes through it.
+    stream: ResponseStream | None = None
+
+    @property
+    def failed(self) -> bool:
+        """A function error: posted to ``/error``, or ending a streamed response."""
+        return bool(self.function_error or (self.stream is not None and self.stream.error_type))
 
     @classmethod
     def function_failure(cls, error_type: str, message: str) -> Answer:

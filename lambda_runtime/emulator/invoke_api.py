@@ -24,6 +24,7 @@ from lambda_runtime.emulator.hooks import HookError, parse_hooks
 from lambda_runtime.emulator.invocation import Invocation
 from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.responses import new_trace_id, service_error
+from lambda_runtime.emulator.streams import buffered
 
 #: ``X-Amz-Log-Result`` carries at most the last 4 KB of the invocation's log, as Lambda's does.
 TAIL_BYTES = 4096
@@ -98,11 +99,11 @@ class InvokeApi:
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
-        refused = self._refuse_before_reading(request, invocation_type)
+        refused = self.refuse_before_reading(request, invocation_type)
         if refused is not None:
             return refused
         payload = await request.read()
-        found = self._read_invocation(request, invocation_type, payload, received_at)
+        found = self.read_invocation(request, invocation_type, payload, received_at)
         if isinstance(found, web.Response):
             return found
         inv = found
@@ -115,6 +116,8 @@ class InvokeApi:
         if not self.pool.submit(inv):
             return self.throttled()
         answer = await asyncio.shield(inv.answer_future)
+        if answer.stream is not None:  # a streaming function invoked buffered: Lambda answers with the whole body
+            answer = await buffered(answer.stream)
         tail = request.headers.get("X-Amz-Log-Type") == "Tail"
         if tail:
             # Lambda's Tail log ends with the END and REPORT lines, which exist once the invocation is over (the
@@ -134,7 +137,7 @@ class InvokeApi:
             headers["X-Amz-Log-Result"] = tail_log(inv)
         return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)
 
-    def _refuse_before_reading(self, request: web.Request, invocation_type: str) -> web.Response | None:
+    def refuse_before_reading(self, request: web.Request, invocation_type: str) -> web.Response | None:
         """Refusals that need no body: an unknown function, invocation type or tenant, a body far too big."""
         config = self.config
         asked = request.match_info["function"]
@@ -157,7 +160,7 @@ class InvokeApi:
             return service_error(413, "RequestEntityTooLargeException", "Request too large")
         return None
 
-    def _read_invocation(
+    def read_invocation(
         self, request: web.Request, invocation_type: str, payload: bytes, received_at: float
     ) -> Invocation | web.Response:
         """The invocation the request asks for, or why it is refused (never truncated: refused, in Lambda's words)."""

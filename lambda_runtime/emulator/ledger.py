@@ -59,8 +59,10 @@ class Ledger:
         if inv.finished:
             return
         inv.finished = True
-        if answer is not None:
-            inv.answer(answer, at=now)
+        if answer is not None and not inv.answer(answer, at=now):
+            stream = inv.answer_future.result().stream
+            if stream is not None and stream.end(answer.error_type, answer.body):  # a timeout or exit mid-stream
+                inv.record.error_type = answer.error_type
         assert inv.answered, "an invocation is always answered before it finishes"
         if inv.timer is not None:
             inv.timer.cancel()

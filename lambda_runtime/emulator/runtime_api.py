@@ -20,6 +20,7 @@ from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invoc
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.responses import error_type_of, new_trace_id, runtime_error
+from lambda_runtime.emulator.streams import is_streaming, receive
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -134,7 +135,7 @@ class RuntimeApi:
             "without posting a response or an error",
         )
         answer = inv.answer_future.result() if inv.answered else no_response
-        self.ledger.finish(inv, now, "error" if answer.function_error else "success", env, answer=no_response)
+        self.ledger.finish(inv, now, "error" if answer.failed else "success", env, answer=no_response)
 
     def _lookup(self, env: Environment, request: web.Request) -> Invocation | web.Response:
         """The invocation a ``/response`` or ``/error`` post is for, or the error response to send."""
@@ -184,7 +185,20 @@ class RuntimeApi:
         return response
 
     async def response(self, request: web.Request) -> web.StreamResponse:
+        if is_streaming(request):
+            return await self._post_stream(request)
         return await self._post(request, self._record_response)
+
+    async def _post_stream(self, request: web.Request) -> web.StreamResponse:
+        """A streamed ``/response``: the caller is answered at once and gets the chunks as they come."""
+        env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
+        found = self._lookup(env, request)
+        if isinstance(found, web.Response):
+            return found
+        await env.catch_up_output()
+        return await receive(request, found)
 
     async def error(self, request: web.Request) -> web.StreamResponse:
         return await self._post(request, lambda inv, body: self._record_error(inv, body, request))

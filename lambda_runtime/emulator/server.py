@@ -24,6 +24,8 @@ from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.runtime_api import RuntimeApi
 from lambda_runtime.emulator.store import JsonLinesFile, Store
+from lambda_runtime.emulator.stream_api import StreamApi
+from lambda_runtime.emulator.trailers import serve_tapped
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -48,10 +50,12 @@ class EmulatorServer:
         self.async_invoker = AsyncInvoker(config, self.pool, self.store)
         self.runtime = RuntimeApi(config, self.pool, self.ledger, self._env_for)
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
+        self.stream_api = StreamApi(self.invoke_api)
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
         self.default_faults: Mapping[str, Any] | None = None
         self._env_by_port: dict[int, Environment] = {}
         self._runtime_sockets: list[socket.socket] = []
+        self._runtime_servers: list[asyncio.AbstractServer] = []
         self._runner: web.AppRunner | None = None
         self._stopping = False
         self._stopped: asyncio.Event | None = None
@@ -85,6 +89,7 @@ class EmulatorServer:
         app = web.Application(client_max_size=MAX_READ_SIZE)
         self.runtime.add_routes(app)
         self.invoke_api.add_routes(app)
+        self.stream_api.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         try:
@@ -120,9 +125,14 @@ class EmulatorServer:
         self._runtime_sockets.append(sock)
         port = int(sock.getsockname()[1])
         self._env_by_port[port] = env
-        self.pool.spawn(web.SockSite(self._runner, sock).start())
+        # Tapped connections: aiohttp drops the trailers of a streamed /response (see trailers.py).
+        self.pool.spawn(self._serve_runtime(sock))
         logger.debug("env %d: Runtime API on port %d", env.index, port)
         return f"{self._connect_host}:{port}"
+
+    async def _serve_runtime(self, sock: socket.socket) -> None:
+        assert self._runner is not None and self._runner.server is not None
+        self._runtime_servers.append(await serve_tapped(self._runner.server, sock))
 
     def _env_for(self, request: web.BaseRequest) -> Environment | None:
         """The environment a Runtime API request comes from, by the port it came in on (None: no environment's)."""
@@ -140,6 +150,8 @@ class EmulatorServer:
         try:
             await self.async_invoker.stop()
             await self.pool.stop()
+            for server in self._runtime_servers:
+                server.close()
             if self._runner is not None:
                 await self._runner.cleanup()
         finally:

@@ -68,13 +68,13 @@ class JobRunner:
             self.processes.close()
         self.replace_process()
 
-    def after_response(self, batch: Batch | None, handler_failed: bool) -> None:
-        """Everything between the posted result and the next `/next`."""
+    def after_response(self, batch: Batch | None, handler_failed: bool, streamed_ms: float | None = None) -> None:
+        """Everything between the posted result and the next `/next` (`streamed_ms`: how long a stream took)."""
         if batch is not None:
-            self._drain(batch, handler_failed)
+            self._drain(batch, handler_failed, streamed_ms)
         call_after_jobs_hooks()
 
-    def _drain(self, batch: Batch, handler_failed: bool) -> None:
+    def _drain(self, batch: Batch, handler_failed: bool, streamed_ms: float | None = None) -> None:
         started = self.clock()
         batch.release(handler_failed)
         try:
@@ -84,7 +84,7 @@ class JobRunner:
             if running:
                 logger.warning("Deferred jobs cut short by %s: %s", _signal_name(stop), ", ".join(running))
             raise
-        _log_summary(summary, (self.clock() - started) * 1000)
+        _log_summary(summary, (self.clock() - started) * 1000, streamed_ms)
         if not summary.still_running:
             return
         names = ", ".join(job.name for job in summary.still_running)
@@ -113,11 +113,13 @@ class JobRunner:
         )
 
 
-def _log_summary(summary: Summary, elapsed_ms: float) -> None:
+def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None = None) -> None:
     counts = summary.counts
+    # A streamed response is "posted" when its last chunk is: the jobs ran after the stream, which took this long.
+    streamed = {} if streamed_ms is None else {"streamMs": round(streamed_ms, 3)}
     logger.info(
         "Deferred jobs: %d ok, %d failed, %d timed out, %d not started, %d rejected, %d skipped; "
-        "%.1f ms after the response",
+        "%.1f ms after the response%s",
         counts["ok"],
         counts["failed"],
         counts["timed_out"],
@@ -125,6 +127,7 @@ def _log_summary(summary: Summary, elapsed_ms: float) -> None:
         summary.rejected,
         counts["skipped"],
         elapsed_ms,
+        "" if streamed_ms is None else f" (streamed for {streamed_ms:.1f} ms)",
         extra={
             "ok": counts["ok"],
             "failed": counts["failed"],
@@ -133,6 +136,7 @@ def _log_summary(summary: Summary, elapsed_ms: float) -> None:
             "rejected": summary.rejected,
             "skipped": counts["skipped"],
             "postResponseMs": round(elapsed_ms, 3),
+            **streamed,
         },
     )
 

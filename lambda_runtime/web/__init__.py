@@ -37,17 +37,24 @@ def asgi(
     root_path: str | None = None,
     text_types: Iterable[str] = TEXT_TYPES,
     shutdown_timeout: float = 0.25,
+    invoke_mode: str = "buffered",
     **unknown: Any,
 ) -> ASGIAdapter:
     """A Lambda handler for an ASGI app. Runs lifespan startup now (at init); its shutdown runs at process exit.
 
     `lifespan`: "auto" (run it if the app supports it), "on" (required) or "off". `root_path`: the prefix the app is
     mounted at (default: the API Gateway stage, if any). `text_types`: content-type prefixes sent as text; any other
-    body is sent base64-encoded. `shutdown_timeout`: seconds allowed for lifespan shutdown.
+    body is sent base64-encoded. `shutdown_timeout`: seconds allowed for lifespan shutdown. `invoke_mode`:
+    "buffered" (default) or "response_stream" (the function URL's InvokeMode): stream the body as the app sends it.
     """
     _no_unknown(unknown)
     adapter = ASGIAdapter(
-        app, lifespan=lifespan, root_path=root_path, text_types=text_types, shutdown_timeout=shutdown_timeout
+        app,
+        lifespan=lifespan,
+        root_path=root_path,
+        text_types=text_types,
+        shutdown_timeout=shutdown_timeout,
+        invoke_mode=invoke_mode,
     )
     atexit.register(adapter.shutdown)  # SIGTERM unwinds main() into a normal exit, so this runs then too
     return adapter

@@ -17,15 +17,19 @@ from collections.abc import Iterable
 from typing import Any
 
 from lambda_runtime.errors import DeferRejected, InvocationError, LambdaRuntimeError
+from lambda_runtime.streaming import StreamingResponse
 from lambda_runtime.web.cycle import HttpCycle
 from lambda_runtime.web.eventloop import LoopThread, shared_loop
 from lambda_runtime.web.events import HttpRequest, read_event
 from lambda_runtime.web.lifespan import Lifespan
-from lambda_runtime.web.responses import TEXT_TYPES, lambda_response
+from lambda_runtime.web.responses import TEXT_TYPES, lambda_response, split_cookies
 from lambda_runtime.web.types import ASGIApp, Scope
 
 logger = logging.getLogger("lambda_runtime.web")
 
+#: As the function URL's InvokeMode (and Lambda Web Adapter's AWS_LWA_INVOKE_MODE): "response_stream" streams the
+#: app's body as it sends it, with status, headers and cookies in the HTTP-integration prelude.
+INVOKE_MODES = ("buffered", "response_stream")
 _UNWIND_S = 0.05  # how long before the job's deadline background work is cancelled, to unwind in time
 
 
@@ -44,9 +48,13 @@ class ASGIAdapter:
         root_path: str | None = None,
         text_types: Iterable[str] = TEXT_TYPES,
         shutdown_timeout: float = 0.25,
+        invoke_mode: str = "buffered",
         loop: LoopThread | None = None,
     ) -> None:
+        if invoke_mode not in INVOKE_MODES:
+            raise ValueError(f"invoke_mode must be one of {', '.join(INVOKE_MODES)}, not {invoke_mode!r}")
         self.app = app
+        self.invoke_mode = invoke_mode
         self.root_path = root_path
         self.text_types = tuple(text_types)
         self.shutdown_timeout = shutdown_timeout
@@ -54,17 +62,34 @@ class ASGIAdapter:
         self.lifespan = Lifespan(app, lifespan, self.loop)
         self.lifespan.startup()
 
-    def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+    def __call__(self, event: Any, context: Any) -> Any:
         request = read_event(event, self.root_path)
-        cycle = HttpCycle(self.scope(request, event, context), request.body)
+        # An ALB cannot take a streamed response; every other HTTP kind can (function URLs, API Gateway).
+        streaming = self.invoke_mode == "response_stream" and request.kind != "alb"
+        cycle = HttpCycle(self.scope(request, event, context), request.body, streaming)
         future = self.loop.submit(cycle.run(self.app))
         remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else None
         if not cycle.ready.wait(remaining_s):
             future.cancel()
             raise InvocationError("Web.NoResponse", "the ASGI app sent no complete response before the deadline")
+        if streaming:
+            return self._stream(cycle, future, context, f"{_name(self.app)} {request.method} {request.path}")
         if cycle.in_background:
             self._finish_later(cycle, future, context, f"{_name(self.app)} {request.method} {request.path}")
         return lambda_response(request, cycle.status, cycle.headers, b"".join(cycle.chunks), self.text_types)
+
+    def _stream(self, cycle: HttpCycle, future: concurrent.futures.Future[None], context: Any, name: str) -> Any:
+        """The response as a StreamingResponse: the runtime posts each chunk as the app sends it."""
+        # Released after the stream has ended: the app's work after its last `send` is deferred work, as buffered.
+        # Never waited for here: the app's body has not been taken yet.
+        try:
+            context.defer(self._await_app, cycle, future, job_name=f"{name} (after the response)")
+        except (AttributeError, DeferRejected) as error:
+            logger.warning("ASGI background work is not deferred, it runs alongside the stream: %s", error)
+            self.loop.loop.call_soon_threadsafe(cycle.release)
+        headers, cookies = split_cookies(cycle.headers)
+        remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+        return StreamingResponse(cycle.stream(remaining_s), status_code=cycle.status, headers=headers, cookies=cookies)
 
     def scope(self, request: HttpRequest, event: Any, context: Any) -> Scope:
         """The ASGI HTTP scope for `request` (ASGI spec 2.x "HTTP Connection Scope"), as Mangum fills it."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from lambda_runtime.web.responses import plain_response
@@ -16,13 +18,20 @@ from lambda_runtime.web.types import ASGIApp, Message, Scope
 
 logger = logging.getLogger("lambda_runtime.web")
 
+_AHEAD = 16  # body chunks the app may send ahead of the stream before its `send` waits (back-pressure)
+
 
 class HttpCycle:
     """One request through the app: feeds it the body, collects the response, notices when it is complete."""
 
-    def __init__(self, scope: Scope, body: bytes) -> None:
+    def __init__(self, scope: Scope, body: bytes, streaming: bool = False) -> None:
         self.scope = scope
         self.body = body
+        # Streaming: `ready` is set at the response start and the body goes through `stream()` as it is sent.
+        self.streaming = streaming
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue()
+        self._room: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.status = 0
         self.headers: list[tuple[str, str]] = []
         self.chunks: list[bytes] = []
@@ -36,6 +45,7 @@ class HttpCycle:
 
     async def run(self, app: ASGIApp) -> None:
         self._disconnected, self._released = asyncio.Event(), asyncio.Event()
+        self._room, self._loop = asyncio.Semaphore(_AHEAD), asyncio.get_running_loop()
         try:
             await app(self.scope, self._receive, self._send)
         except BaseException as error:
@@ -43,14 +53,35 @@ class HttpCycle:
                 raise  # the deferred job reports it: it failed after the response was sent
             # Uvicorn and Mangum log it the same way; the request id comes with the context copied from the handler.
             logger.error("Exception in ASGI application", exc_info=error)
+            if self.streaming and self.started and not self.complete:
+                self._queue.put(error)  # mid-stream: the stream ends with the error (the runtime's error trailers)
+                self.complete = True
             if not self.complete:
                 self._respond_plain(500, "Internal Server Error")
         finally:
+            if self.streaming and self.started and not self.complete:
+                self._queue.put(RuntimeError("ASGI app returned without completing a response"))
+                self.complete = True
             if not self.complete:
                 logger.error("ASGI app returned without completing a response")
                 self._respond_plain(500, "Internal Server Error")
             self.ready.set()
             self.done.set()
+
+    def stream(self, timeout: float | None) -> Iterator[bytes]:
+        """The response body as the app sends it (streaming mode; call from the handler's thread)."""
+        while True:
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError("the ASGI app sent no more of its response before the deadline") from None
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            if self._loop is not None and self._room is not None:
+                self._loop.call_soon_threadsafe(self._room.release)
+            yield item
 
     def release(self) -> None:
         """The response is posted: let the app's call go on past its last `send` (call on the loop)."""
@@ -73,16 +104,26 @@ class HttpCycle:
             self.started = True
             self.status = int(message["status"])
             self.headers = [(_text(name), _text(value)) for name, value in message.get("headers", ())]
+            if self.streaming:
+                self.ready.set()
         elif kind == "http.response.body" and self.started and not self.complete:
-            self.chunks.append(bytes(message.get("body", b"")))
+            if self.streaming:
+                assert self._room is not None
+                await self._room.acquire()  # released as the stream takes the chunk
+                self._queue.put(bytes(message.get("body", b"")))
+            else:
+                self.chunks.append(bytes(message.get("body", b"")))
             if not message.get("more_body", False):
+                if self.streaming:
+                    self._queue.put(None)
                 assert self._disconnected is not None and self._released is not None
                 self.complete = self.in_background = True
-                self._disconnected.set()
                 self.ready.set()
                 # Hold the app here until the response is posted: whatever follows (background tasks) must not
-                # start before the caller has its answer.
+                # start before the caller has its answer. The client "disconnects" only then: Starlette's
+                # StreamingResponse, told of a disconnect, cancels this very `send` and runs its background at once.
                 await self._released.wait()
+                self._disconnected.set()
         elif self.complete:
             return  # a server ignores messages after the response (ASGI spec: they may be dropped)
         else:
@@ -92,6 +133,9 @@ class HttpCycle:
         self.status, self.headers, body = plain_response(status, message)
         self.chunks = [body]
         self.started = self.complete = True
+        if self.streaming:
+            self._queue.put(body)
+            self._queue.put(None)
 
 
 def _text(value: Any) -> str:

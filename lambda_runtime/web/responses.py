@@ -59,14 +59,7 @@ def lambda_response(
     text, is_base64 = encode_body(body, is_text(headers, text_types))
     response: dict[str, Any] = {"statusCode": status}
     if request.kind in ("http-v2", "function-url"):
-        joined: dict[str, str] = {}
-        cookies = []
-        for name, value in headers:
-            name = name.lower()
-            if name == "set-cookie":
-                cookies.append(value)
-            else:
-                joined[name] = f"{joined[name]},{value}" if name in joined else value
+        joined, cookies = split_cookies(headers)
         response["headers"] = joined
         if cookies:
             response["cookies"] = cookies
@@ -83,6 +76,19 @@ def lambda_response(
     response["body"] = text
     response["isBase64Encoded"] = is_base64
     return response
+
+
+def split_cookies(headers: Sequence[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Headers as one comma-joined value per lower-case name, and the Set-Cookie values apart (format 2.0)."""
+    joined: dict[str, str] = {}
+    cookies = []
+    for name, value in headers:
+        name = name.lower()
+        if name == "set-cookie":
+            cookies.append(value)
+        else:
+            joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined, cookies
 
 
 def plain_response(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -1,0 +1,254 @@
+"""Response streaming end to end: the runtime streams through the emulator's Runtime API to boto3 and HTTP clients."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from lambda_runtime.streaming import Stream, StreamingResponse, open_stream
+
+
+def _events(emu, payload):
+    response = emu.lambda_client().invoke_with_response_stream(FunctionName="function", Payload=json.dumps(payload))
+    return response, iter(response["EventStream"])
+
+
+def test_the_client_has_chunk_one_before_the_handler_produces_chunk_two(serve, tmp_path):
+    emu = serve("streaming.gated", timeout=30)
+    gate = tmp_path / "gate"
+    response, events = _events(emu, {"gate": str(gate)})
+    assert response["StatusCode"] == 200
+    assert next(events) == {"PayloadChunk": {"Payload": b"first\n"}}
+    gate.touch()  # only now may the handler produce chunk 2: had chunk 1 been held back, we would never get here
+    rest = list(events)
+    assert rest[0] == {"PayloadChunk": {"Payload": b"second\n"}}
+    assert rest[-1] == {"InvokeComplete": {}}
+    (record,) = emu.wait_for_records(1)
+    assert record.status == "success"
+    assert record.extra["stream"]["bytes"] == len(b"first\nsecond\n")
+
+
+def test_a_mid_stream_error_reaches_boto3_as_invoke_complete_error_code(serve):
+    emu = serve("streaming.fails_mid_stream")
+    _, events = _events(emu, {})
+    received = list(events)
+    assert received[0] == {"PayloadChunk": {"Payload": b"partial "}}
+    complete = received[-1]["InvokeComplete"]
+    assert complete["ErrorCode"] == "ValueError"
+    assert complete["ErrorDetails"] == "broke mid-stream"
+    (record,) = emu.wait_for_records(1)
+    assert (record.status, record.error_type) == ("error", "ValueError")
+    output = emu.invocation_output(record.request_id)
+    assert "Traceback" in output and "broke mid-stream" in output and "mid-stream, after 8 bytes" in output
+
+
+def test_an_error_before_the_first_byte_goes_to_error_as_before(serve):
+    emu = serve("streaming.fails_before_first_byte")
+    r = emu.invoke({})
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert r.json()["errorType"] == "KeyError"
+    _, events = _events(emu, {})
+    assert list(events) == [{"InvokeComplete": {"ErrorCode": "KeyError", "ErrorDetails": "'nothing streamed'"}}]
+
+
+def test_a_buffered_invoke_of_a_streaming_function_gets_the_whole_body(serve):
+    emu = serve("streaming.chunks")
+    r = emu.invoke({"n": 3})
+    assert (r.status_code, r.content) == (200, b"chunk 0\nchunk 1\nchunk 2\n")
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    failing = serve("streaming.fails_mid_stream")
+    r = failing.invoke({})
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert r.json()["errorType"] == "ValueError"
+
+
+def test_a_non_streaming_function_through_invoke_with_response_stream_is_one_chunk(serve):
+    emu = serve("streaming.plain")
+    _, events = _events(emu, {})
+    assert list(events) == [{"PayloadChunk": {"Payload": b'{"streamed":false}'}}, {"InvokeComplete": {}}]
+
+
+def test_the_http_integration_prelude_gives_status_headers_and_cookies_to_a_real_http_client(serve):
+    emu = serve("streaming.http")
+    r = requests.get(f"{emu.url}/lambda-url/hello?x=1", timeout=30)
+    assert r.status_code == 201
+    assert r.headers["X-Custom"] == "yes"
+    assert r.headers["Content-Type"] == "text/html"
+    assert r.text == "<p>/hello</p>"
+    assert r.cookies.get("a") == "1" and r.cookies.get("b") == "2"
+    connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=30)
+    connection.request("GET", "/lambda-url/raw")
+    raw = connection.getresponse()
+    assert raw.status == 201
+    assert raw.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert raw.read() == b"<p>/raw</p>"
+
+
+def test_deferred_jobs_start_when_the_stream_has_ended(serve, tmp_path):
+    emu = serve("streaming.defers")
+    marker = tmp_path / "audit"
+    _, events = _events(emu, {"marker": str(marker)})
+    assert next(events) == {"PayloadChunk": {"Payload": b"streamed before the audit\n"}}
+    list(events)
+    (record,) = emu.wait_for_records(1)
+    audited_at = float(marker.read_text())
+    assert record.extra["stream"]["ended_at"] <= audited_at <= record.next_at
+    assert "streamed for" in emu.invocation_output(record.request_id)
+
+
+def test_a_50_mb_stream_keeps_the_runtime_memory_flat(serve):
+    emu = serve("streaming.big", timeout=60, memory_size=512)
+    emu.invoke({"mb": 1})
+    (baseline,) = emu.wait_for_records(1)
+    _, events = _events(emu, {"mb": 50})
+    received = 0
+    for event in events:
+        received += len(event.get("PayloadChunk", {}).get("Payload", b""))
+    assert received == 50 * 1024 * 1024
+    record = emu.wait_for_records(2)[-1]
+    assert record.status == "success"
+    # Buffered, 50 MB would be on top of the baseline at least once; streamed, the runtime holds about one chunk.
+    assert record.max_memory_used_mb < baseline.max_memory_used_mb + 25
+
+
+def test_the_stream_ends_with_a_clear_trailer_past_the_size_limit():
+    stream = open_stream((b"x" * 4 for _ in range(5)), "req-1")
+    assert isinstance(stream, Stream)
+    stream.limit = 10
+    assert b"".join(stream) == b"x" * 8
+    trailers = stream.trailers()
+    assert trailers["Lambda-Runtime-Function-Error-Type"] == "Function.ResponseSizeTooLarge"
+    assert b"maximum allowed payload size (10 bytes)" in base64.b64decode(
+        trailers["Lambda-Runtime-Function-Error-Body"]
+    )
+
+
+def test_what_streams_and_what_does_not():
+    assert open_stream({"a": 1}, "r") is None
+    assert open_stream([b"a"], "r") is None  # a list is a JSON result, as before
+    assert open_stream(b"raw", "r") is None
+    stream = open_stream(iter(["", "é", b"", b"z"]), "r")
+    assert stream is not None and b"".join(stream) == "é".encode() + b"z"
+    with pytest.raises(ValueError):
+        StreamingResponse([], status_code=99)
+    http = open_stream(StreamingResponse(["b"], status_code=200, cookies=["c=1"]), "r")
+    assert http is not None and http.content_type == "application/vnd.awslambda.http-integration-response"
+    assert b"".join(http) == b'{"statusCode": 200, "headers": {}, "cookies": ["c=1"]}' + b"\0" * 8 + b"b"
+
+
+def test_a_chunk_of_the_wrong_type_fails_the_stream_with_a_marshal_error():
+    stream = open_stream(iter([b"ok", 42]), "r")
+    assert stream is not None and b"".join(stream) == b"ok"
+    assert stream.trailers()["Lambda-Runtime-Function-Error-Type"] == "Runtime.MarshalError"
+
+
+def test_a_timeout_mid_stream_ends_it_with_sandbox_timedout(serve, tmp_path):
+    emu = serve("streaming.gated", timeout=1)
+    _, events = _events(emu, {"gate": str(tmp_path / "never")})
+    received = list(events)
+    assert received[0] == {"PayloadChunk": {"Payload": b"first\n"}}
+    assert received[-1]["InvokeComplete"]["ErrorCode"] == "Sandbox.Timedout"
+
+
+def test_a_caller_that_leaves_mid_stream_does_not_block_the_runtime(serve, tmp_path):
+    emu = serve("streaming.big", timeout=60)
+
+    def read_a_little():
+        with requests.post(f"{emu.url}/lambda-url/", json={"mb": 30}, stream=True, timeout=30) as r:
+            next(r.iter_content(1024))
+
+    thread = threading.Thread(target=read_a_little)
+    thread.start()
+    thread.join(30)
+    started = time.monotonic()
+    (record,) = emu.wait_for_records(1, timeout=30)
+    assert record.status == "success" and time.monotonic() - started < 30
+
+
+def test_an_asgi_streaming_response_streams_through_the_runtime_and_its_background_task_runs_after(serve, tmp_path):
+    emu = serve("web_streaming.handler", timeout=30)
+    gate, stamp = tmp_path / "gate", tmp_path / "stamp"
+    params = {"gate": str(gate), "stamp": str(stamp)}
+    with requests.get(f"{emu.url}/lambda-url/report", params=params, stream=True, timeout=30) as r:
+        assert r.status_code == 200
+        assert r.headers["X-Report"] == "yes" and r.headers["Content-Type"].startswith("text/plain")
+        assert r.cookies.get("seen") == "1"
+        body = r.iter_content(None)
+        assert next(body) == b"line 1\n"
+        gate.touch()  # the app yields line 2 only now
+        assert b"".join(body) == b"line 2\n"
+    (record,) = emu.wait_for_records(1)
+    assert record.extra["stream"]["ended_at"] <= float(stamp.read_text()) <= record.next_at
+
+
+def test_an_asgi_app_failing_mid_stream_ends_the_stream_with_its_error(serve):
+    emu = serve("web_streaming.handler")
+    event = {
+        "version": "2.0",
+        "rawPath": "/broken",
+        "rawQueryString": "",
+        "headers": {"host": "x.lambda-url.us-east-1.on.aws"},
+        "requestContext": {
+            "domainName": "x.lambda-url.us-east-1.on.aws",
+            "http": {"method": "GET", "path": "/broken", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+        },
+        "isBase64Encoded": False,
+    }
+    _, events = _events(emu, event)
+    received = list(events)
+    assert b"half" in received[0]["PayloadChunk"]["Payload"]
+    assert received[-1]["InvokeComplete"]["ErrorCode"] == "ValueError"
+
+
+def test_past_200_mb_the_stream_ends_with_a_clear_error_trailer_not_a_broken_connection(serve):
+    emu = serve("streaming.big", timeout=120, memory_size=512)
+    r = emu.invoke({"mb": 201})
+    assert r.headers["X-Amz-Function-Error"] == "Unhandled"
+    error = r.json()
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "(209715200 bytes)" in error["errorMessage"]
+    (record,) = emu.wait_for_records(1)
+    assert record.extra["stream"] == {
+        "bytes": 200 * 1024 * 1024,
+        "ended_at": record.extra["stream"]["ended_at"],
+        "error_type": "Function.ResponseSizeTooLarge",
+    }
+    assert emu.invoke({"mb": 1}).content == b"x" * 1024 * 1024  # and the loop goes on serving
+
+
+def test_tail_logs_and_the_report_cover_the_whole_stream(serve, tmp_path):
+    emu = serve("streaming.gated", timeout=30)
+    gate = tmp_path / "gate"
+    response = emu.lambda_client().invoke_with_response_stream(
+        FunctionName="function", Payload=json.dumps({"gate": str(gate)}), LogType="Tail"
+    )
+    events = iter(response["EventStream"])
+    next(events)
+    gate.touch()
+    complete = list(events)[-1]["InvokeComplete"]
+    (record,) = emu.wait_for_records(1)
+    log = base64.b64decode(complete["LogResult"]).decode()
+    assert f"REPORT RequestId: {record.request_id}" in log
+    stream_ms = (record.extra["stream"]["ended_at"] - record.delivered_at) * 1000
+    assert record.billed_ms >= record.duration_ms >= stream_ms
+
+
+def test_jobs_deferred_mid_stream_wait_for_its_end_unless_started_now(serve, tmp_path):
+    emu = serve("streaming.defers_while_streaming", timeout=30)
+    held, now, gate = tmp_path / "held", tmp_path / "now", tmp_path / "gate"
+    _, events = _events(emu, {"held": str(held), "now": str(now), "gate": str(gate)})
+    assert next(events) == {"PayloadChunk": {"Payload": b"chunk 1\n"}}
+    deadline = time.monotonic() + 20
+    while not now.exists() and time.monotonic() < deadline:  # the start_now job runs while the stream is open
+        time.sleep(0.005)
+    assert now.exists() and not held.exists()
+    gate.touch()
+    list(events)
+    (record,) = emu.wait_for_records(1)
+    assert float(now.read_text()) < record.extra["stream"]["ended_at"] <= float(held.read_text()) <= record.next_at

@@ -12,6 +12,7 @@ import time
 import lambda_runtime
 
 logger = logging.getLogger("streaming")
+logger.setLevel(logging.INFO)  # the root logger stays at WARNING unless AWS_LAMBDA_LOG_LEVEL is set
 
 LINE_SECONDS = float(os.environ.get("REPORT_LINE_SECONDS", "0.2"))
 

@@ -77,8 +77,8 @@ class Ledger:
         if len(self._finished_ids) > FINISHED_MEMORY:
             self._finished_ids.popitem(last=False)
         record = inv.record
+        self.report.write(record.to_json())  # first: whoever sees the record published finds its line in the file
         self.store.publish(record, inv.log_lines)
-        self.report.write(record.to_json())
         if not inv.done.done():
             inv.done.set_result(None)
         duration = f"{record.duration_ms:.2f} ms" if record.duration_ms is not None else "-"

@@ -21,7 +21,7 @@ E2E = ["tests/test_deferred_unhappy.py", "tests/test_deferred.py"]
 MUTANTS = {
     "timed-out jobs left out of the summary": (
         "lambda_runtime/jobs/batch.py",
-        'counts["timed_out"] += len(still_running)',
+        'counts["timed_out"] += len(unfinished)',
         "pass",
         UNIT + E2E,
     ),
@@ -57,8 +57,8 @@ MUTANTS = {
     ),
     "start_now and nested jobs run without the deferring context": (
         "lambda_runtime/jobs/batch.py",
-        "                    self.workers.submit(job, functools.partial(job.context.run, self._run, job))",
-        "                    self.workers.submit(job, functools.partial(self._run, job))",
+        "                    self._submit(job)",  # in defer(): start_now and nested jobs, not the held ones
+        "                    self._workers_of(job).submit(job, functools.partial(self._run, job))",
         E2E,
     ),
     "no cancel grace": (

@@ -3,6 +3,7 @@
 from lambda_runtime.context import LambdaContext
 from lambda_runtime.errors import DeferRejected, LambdaRuntimeError, ProcessJobError
 from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
+from lambda_runtime.lifecycle.shutdown import on_shutdown
 
 __version__ = "0.1.0"
 
@@ -16,4 +17,5 @@ __all__ = [
     "after_jobs",
     "current_job",
     "on_job_error",
+    "on_shutdown",
 ]

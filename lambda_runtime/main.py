@@ -17,6 +17,12 @@ from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import load_handler
 from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.lifecycle.shutdown import (
+    BUDGET_EXTERNAL_EXTENSION_S,
+    BUDGET_INTERNAL_EXTENSION_S,
+    run_shutdown_hooks,
+    shut_down,
+)
 from lambda_runtime.logs import configure_logging
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
@@ -66,6 +72,8 @@ environment (read once at start; a bad value stops the runtime with an error nam
     LAMBDA_RUNTIME_POST_TIMEOUT       seconds for a /response or /error post (default: 10)
     LAMBDA_RUNTIME_RETRY_ATTEMPTS     attempts per Runtime API call (default: 5)
     LAMBDA_RUNTIME_RETRY_MAX_DELAY    seconds of retrying before giving up (default: 10)
+    LAMBDA_RUNTIME_SHUTDOWN_EXTENSION  register a no-op internal extension so that Lambda sends SIGTERM at
+                                      shutdown: jobs and on_shutdown hooks get 500 ms (default: false)
 """
 
 
@@ -96,7 +104,16 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
     jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
+    # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
+    # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
+    budget_s = BUDGET_EXTERNAL_EXTENSION_S
+    if settings.shutdown_extension:
+        budget_s = BUDGET_INTERNAL_EXTENSION_S
+        if settings.pending_next_fd < 0:  # a restarted image: the previous one registered it, and init is over
+            from lambda_runtime.lifecycle.extension import register_shutdown_extension
+
+            register_shutdown_extension(settings.runtime_api)
     try:
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
@@ -106,10 +123,11 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1
-    except Terminated:
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
-        return 130
+    except KeyboardInterrupt as stop:  # SIGTERM (Terminated), or Ctrl-C when run by hand: no traceback
+        shut_down(jobs, budget_s, "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        return 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
+    finally:
+        run_shutdown_hooks()
     return 0  # pragma: no cover - run_forever only ends by raising
 
 

@@ -17,6 +17,19 @@ from lambda_runtime.emulator.procfs import tree_peak_rss_kb
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
+#: SIGTERM to SIGKILL at shutdown for a runtime with an internal extension (AWS docs, "Lambda Extensions API",
+#: Shutdown phase: "up to 300 ms (500 ms for a runtime with an internal extension)").
+INTERNAL_EXTENSION_BUDGET_S = 0.5
+
+
+class RegisteredExtension:
+    """An extension the runtime registered (Extensions API): its name, its events, its waiting ``/event/next``."""
+
+    def __init__(self, name: str, events: tuple[str, ...]) -> None:
+        self.name = name
+        self.events = events
+        self.waiter: asyncio.Future[str] | None = None
+
 
 class Environment:
     """One execution environment. It owns at most one runtime process at a time.
@@ -67,6 +80,8 @@ class Environment:
         self.runtime_api = ""
         #: The runtime's stdout and stderr.
         self.output: OutputPipe | None = None
+        #: Extensions registered by the current process, by identifier.
+        self.extensions: dict[str, RegisteredExtension] = {}
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -123,6 +138,7 @@ class Environment:
         self.frozen = False
         self.peak_memory_kb = None
         self.init_timed_out = False
+        self.extensions = {}
         self._reaped = asyncio.Event()
         self._start_task = asyncio.get_running_loop().create_task(self._spawn(command, env, cwd))
         return self._start_task
@@ -157,6 +173,9 @@ class Environment:
         returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
+        for ext in self.extensions.values():  # their threads died with the process: end their /event/next calls
+            if ext.waiter is not None and not ext.waiter.done():
+                ext.waiter.cancel()
         await output.wait_closed(timeout=2.0)
         previous, self.process = self.state, None
         self._move(EnvState.STOPPED, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
@@ -182,8 +201,17 @@ class Environment:
             return False
         return True
 
+    @property
+    def shutdown_budget_s(self) -> float:
+        return INTERNAL_EXTENSION_BUDGET_S
+
     async def stop(self, grace: float) -> None:
-        """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped."""
+        """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped.
+
+        With an extension registered this is Lambda's Shutdown phase: SHUTDOWN events to the extensions that asked
+        for them, SIGTERM, and SIGKILL after the budget of a runtime with an internal extension, whatever ``grace``
+        says. Without one, Lambda would not send SIGTERM at all; here it does, as a courtesy to local cleanup.
+        """
         if self._start_task is not None and not self._start_task.done():
             with contextlib.suppress(BaseException):
                 await self._start_task
@@ -193,6 +221,18 @@ class Environment:
         # A frozen process cannot act on SIGTERM: thaw it first, so that it can clean up in its grace period.
         self.signal_group(signal.SIGCONT)
         self.frozen = False
+        if self.extensions:
+            grace = self.shutdown_budget_s
+            names = ", ".join(ext.name for ext in self.extensions.values())
+            logger.info(
+                "env %d: shutdown phase: extensions registered (%s), SIGKILL after %.0f ms",
+                self.index,
+                names,
+                grace * 1000,
+            )
+            for ext in self.extensions.values():
+                if "SHUTDOWN" in ext.events and ext.waiter is not None and not ext.waiter.done():
+                    ext.waiter.set_result("spindown")
         self.signal_group(signal.SIGTERM)
         await self.wait_reaped(grace, kill=True)
 

@@ -154,6 +154,24 @@ class Batch:
             still_running = [job for job in unfinished if job.executor == "thread"]
             return Summary(counts, self.rejected, still_running)
 
+    def stop(self, until: float) -> list[Job]:
+        """The environment shuts down: nothing starts any more, running jobs are cancelled and waited for until
+        `until` (on `clock`). Returns the jobs still unfinished then: cut short."""
+        with self.changed:
+            self.closed = True
+            queued = [job for job in self.jobs if job.started_at is None and not job.finished]
+            self.workers.withdraw(queued)
+            if self.processes is not None:
+                self.processes.dispatchers.withdraw(queued)
+            for job in queued:
+                job.finish("not_started")
+            for job in self.jobs:
+                if job.running and not job.cancelled:
+                    job.cancel()
+            while any(job.running for job in self.jobs) and (now := self.clock()) < until:
+                self.changed.wait(until - now)
+            return [job for job in self.jobs if job.running or job in queued]
+
     def _watch(self, job: Job, now: float) -> list[float]:
         """When to look at a running job again; cancels it at its deadline and writes it off after the grace."""
         if now < job.deadline:

@@ -63,7 +63,17 @@ class RuntimeClient:
     def post_init_error(self, error_type: str, body: bytes) -> None:
         self._post_with_retries("init/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
 
+    def restore_next(self) -> None:
+        """SnapStart: blocks while Lambda snapshots the environment, returns once it is restored (no timeout)."""
+        restore = self._next.copy()
+        restore.url = f"{self.base}/restore/next"
+        self._call(restore, None)
+
+    def post_restore_error(self, error_type: str, body: bytes) -> None:
+        self._post_with_retries("restore/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
+
     def close(self) -> None:
+        """Close the connection; the next call opens a new one."""
         self.session.close()
 
     @staticmethod

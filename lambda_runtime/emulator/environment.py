@@ -48,8 +48,9 @@ class Environment:
         self.index = index
         self.state = EnvState.STOPPED
         self.process: asyncio.subprocess.Process | None = None
-        #: Pid of the last runtime process started (kept after it exits).
+        #: Pid of the last runtime process started (kept after it exits), and its exit status once it exited.
         self.last_pid: int | None = None
+        self.last_returncode: int | None = None
         #: Incremented at each process start.
         self.generation = 0
         #: The environment's number in the pool, new at each process start (1, 2, ...: each one a cold start).
@@ -66,6 +67,14 @@ class Environment:
         self.pending_next: NextWaiter | None = None
         #: Init duration (ms) waiting to be attached to the first invocation after a cold start.
         self.cold_init_ms: float | None = None
+        #: SnapStart: when the paused runtime was continued (the restore), and the restore duration (ms) waiting
+        #: to be attached to the first invocation after it.
+        self.restored_at: float | None = None
+        self.cold_restore_ms: float | None = None
+        #: SnapStart: the runtime's address (host, port) on its ``/restore/next`` call and on its first ``/next``
+        #: after the restore: a runtime that reconnects after a restore shows two different ports.
+        self.restore_peer: object = None
+        self.after_restore_peer: object = None
         #: An init failure nobody was waiting for: the next caller gets it (see ``/init/error``).
         self.pending_init_failure: PendingFailure | None = None
         #: The process group is stopped (SIGSTOP) between invocations.
@@ -133,6 +142,9 @@ class Environment:
         self.generation += 1
         self.started_at = time.time()
         self.cold_init_ms = None
+        self.restored_at = None
+        self.cold_restore_ms = None
+        self.restore_peer = self.after_restore_peer = self.last_returncode = None
         self.init_lines = []
         self.deliveries = 0
         self.frozen = False
@@ -170,7 +182,7 @@ class Environment:
 
     async def _watch(self, process: asyncio.subprocess.Process, output: OutputPipe) -> None:
         reaped = self._reaped
-        returncode = await process.wait()
+        returncode = self.last_returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
         for ext in self.extensions.values():  # their threads died with the process: end their /event/next calls

@@ -31,20 +31,20 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
     return None
 
 
-def add(figures: dict[str, Any], where: Path = PUBLISHED) -> Path:
+def add(figures: dict[str, Any], where: Path = PUBLISHED, prefix: str = "run") -> Path:
     """Write one run's figures as a new file; an existing file is never replaced."""
     where.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     n = 1
-    while (path := where / f"run-{stamp}-{n:03d}.json").exists():  # sorts by time, then by n
+    while (path := where / f"{prefix}-{stamp}-{n:03d}.json").exists():  # sorts by time, then by n
         n += 1
     path.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
     return path
 
 
-def last_runs(where: Path = PUBLISHED, count: int = REQUIRED) -> list[dict[str, Any]]:
-    """The newest `count` published runs, oldest first (file names sort by time)."""
-    paths = sorted(where.glob("run-*.json"))[-count:]
+def last_runs(where: Path = PUBLISHED, count: int = REQUIRED, prefix: str = "run") -> list[dict[str, Any]]:
+    """The newest `count` published runs of one suite (`run`: the main one), oldest first (names sort by time)."""
+    paths = sorted(where.glob(f"{prefix}-*.json"))[-count:]
     return [json.loads(path.read_text(encoding="utf-8")) for path in paths]
 
 
@@ -101,11 +101,15 @@ def _num(value: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    runs = last_runs()
-    if not runs:
+    shown = 0
+    for prefix, command in (("run", "python -m benchmarks"), ("raw_api", "python -m benchmarks.raw_api")):
+        runs = last_runs(prefix=prefix)
+        if runs:
+            print(f"`{command} --publish`: " + render(runs) + "\n")
+            shown += 1
+    if not shown:
         print(f"no published runs in {PUBLISHED}: `python -m benchmarks --publish` adds one", file=sys.stderr)
         return 1
-    print(render(runs))
     return 0
 
 

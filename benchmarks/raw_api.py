@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import published
-from benchmarks.procs import FUNCTIONS, child_env, runtime_command
+from benchmarks.procs import start_runtime
 
 RESULTS = Path(__file__).parent / "results"
 RUNTIMES = ("ours", "awslambdaric", "floor")
@@ -98,14 +98,8 @@ class Peer:
 
 @contextlib.contextmanager
 def runtime(name: str, handler: str, peer: Peer) -> Iterator[subprocess.Popen[bytes]]:
-    env = child_env(
-        AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{peer.port}",
-        _HANDLER=handler,
-        LAMBDA_TASK_ROOT=str(FUNCTIONS),
-        AWS_LAMBDA_FUNCTION_NAME="bench",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
-    )
-    proc = subprocess.Popen(runtime_command(name, handler), cwd=FUNCTIONS, env=env, stderr=subprocess.DEVNULL)
+    with open(os.devnull, "wb") as log:
+        proc = start_runtime(name, handler, peer.port, log)
     try:
         yield proc
     finally:

@@ -140,12 +140,7 @@ class Batch:
                     break
                 self.changed.wait(max(0.0, min(wake_at) - now))
             self.closed = True
-            # Queued, or taken by a worker that has not run it yet: either way it never starts now.
-            queued = [job for job in self.jobs if job.started_at is None and not job.finished]
-            self.workers.withdraw(queued)
-            if self.processes is not None:
-                self.processes.dispatchers.withdraw(queued)
-            for job in queued:
+            for job in self._withdraw_queued():
                 self._never_started(job)
             counts = Counter(job.outcome for job in self.jobs if job.finished)
             unfinished = [job for job in self.jobs if not job.finished]
@@ -159,10 +154,7 @@ class Batch:
         `until` (on `clock`). Returns the jobs still unfinished then: cut short."""
         with self.changed:
             self.closed = True
-            queued = [job for job in self.jobs if job.started_at is None and not job.finished]
-            self.workers.withdraw(queued)
-            if self.processes is not None:
-                self.processes.dispatchers.withdraw(queued)
+            queued = self._withdraw_queued()
             for job in queued:
                 job.finish("not_started")
             for job in self.jobs:
@@ -171,6 +163,14 @@ class Batch:
             while any(job.running for job in self.jobs) and (now := self.clock()) < until:
                 self.changed.wait(until - now)
             return [job for job in self.jobs if job.running or job in queued]
+
+    def _withdraw_queued(self) -> list[Job]:
+        """Queued, or taken by a worker that has not run it yet: either way it never starts now."""
+        queued = [job for job in self.jobs if job.started_at is None and not job.finished]
+        self.workers.withdraw(queued)
+        if self.processes is not None:
+            self.processes.dispatchers.withdraw(queued)
+        return queued
 
     def _watch(self, job: Job, now: float) -> list[float]:
         """When to look at a running job again; cancels it at its deadline and writes it off after the grace."""

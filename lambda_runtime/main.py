@@ -17,12 +17,8 @@ from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import load_handler
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.lifecycle.shutdown import (
-    BUDGET_EXTERNAL_EXTENSION_S,
-    BUDGET_INTERNAL_EXTENSION_S,
-    run_shutdown_hooks,
-    shut_down,
-)
+from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
+from lambda_runtime.lifecycle.startup import before_first_event, shutdown_budget_s
 from lambda_runtime.logs import configure_logging
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
@@ -108,23 +104,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
-    budget_s = BUDGET_EXTERNAL_EXTENSION_S
-    snap_start = settings.initialization_type == "snap-start" and settings.pending_next_fd < 0
-    if settings.shutdown_extension:
-        budget_s = BUDGET_INTERNAL_EXTENSION_S
-        if snap_start:  # its thread's connection would cross the snapshot: not supported (README, SnapStart)
-            logger.warning("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION is ignored with SnapStart")
-        elif settings.pending_next_fd < 0:  # a restarted image: the previous one registered it, and init is over
-            from lambda_runtime.lifecycle.extension import register_shutdown_extension
-
-            register_shutdown_extension(settings.runtime_api)
-    if snap_start:
-        from lambda_runtime.lifecycle.snapstart import snapshot_and_restore
-
-        failed = snapshot_and_restore(client, jobs)
+    try:
+        failed = before_first_event(settings, client, jobs)  # the shutdown extension, SnapStart
         if failed is not None:
             return failed
-    try:
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
             environ.pop(PENDING_NEXT_FD, None)
@@ -134,7 +117,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1
     except KeyboardInterrupt as stop:  # SIGTERM (Terminated), or Ctrl-C when run by hand: no traceback
-        shut_down(jobs, budget_s, "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        shut_down(jobs, shutdown_budget_s(settings), "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
         return 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
     finally:
         run_shutdown_hooks()

@@ -2,5 +2,7 @@
 send SIGTERM) and SnapStart (before-snapshot and after-restore hooks).
 
 - `shutdown`: `on_shutdown(fn)` hooks and the graceful shutdown within Lambda's budget;
-- `extension`: the opt-in no-op internal extension (Extensions API) that makes Lambda send SIGTERM at all.
+- `extension`: the opt-in no-op internal extension (Extensions API) that makes Lambda send SIGTERM at all;
+- `snapstart`: the before-snapshot hooks, `/runtime/restore/next`, the after-restore hooks;
+- `startup`: which of these run between loading the handler and the first `/next`.
 """

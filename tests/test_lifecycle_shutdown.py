@@ -17,8 +17,11 @@ from tests.test_deferred import wait_for_file
 EXTENSION_ON = {"LAMBDA_RUNTIME_SHUTDOWN_EXTENSION": "true"}
 
 
-def start(serve, tmp_path: Path, **env: str):
-    return serve("shutdown_fn.handler", env={"SHUTDOWN_DIR": str(tmp_path), **env}, kill_grace=60.0)
+def start(serve, tmp_path: Path, budget: float = 30.0, **env: str):
+    """The emulator's budget is generous unless a test is about it: a loaded machine may not run the runtime's
+    shutdown within Lambda's 500 ms, and what the runtime does in its budget is what most tests check."""
+    options = {"kill_grace": 60.0, "shutdown_budget": budget}
+    return serve("shutdown_fn.handler", env={"SHUTDOWN_DIR": str(tmp_path), **env}, **options)
 
 
 def test_the_extension_registers_during_init_and_sigterm_interrupts_the_wait_on_next(serve, tmp_path):
@@ -49,13 +52,13 @@ def test_sigterm_cancels_running_jobs_and_names_those_cut_short(serve, tmp_path)
 
 @pytest.mark.timeout(60)
 def test_the_emulator_kills_the_runtime_at_the_budget(serve, tmp_path):
-    emu = start(serve, tmp_path, SHUTDOWN_HOOK_SLEEP="120", **EXTENSION_ON)
+    emu = start(serve, tmp_path, budget=0.5, SHUTDOWN_HOOK_SLEEP="120", **EXTENSION_ON)
     assert emu.invoke({}).json() == "answered"
     emu.wait_for_records(1)
     began = time.monotonic()
-    emu.stop()  # kill_grace is 60 s: only the extension's 500 ms budget can end this early
+    emu.stop()  # kill_grace is 60 s: only the extension's budget (Lambda's 500 ms) can end this early
     assert time.monotonic() - began < 30
-    assert (tmp_path / "hook.started").exists() and not (tmp_path / "hook.done").exists()
+    assert emu.server.env.last_returncode == -9 and not (tmp_path / "hook.done").exists()  # SIGKILLed mid-hook
 
 
 def test_without_the_extension_the_budget_is_the_external_one(serve, tmp_path):

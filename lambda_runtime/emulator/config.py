@@ -61,6 +61,8 @@ class EmulatorConfig:
     #: SnapStart: the runtime gets ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``; its ``/runtime/restore/next``
     #: pauses it (SIGSTOP: the snapshot) for ``restore_delay`` seconds, then continues it (the restore).
     snap_start: bool = False
+    #: SIGTERM → SIGKILL for a runtime that registered an extension: Lambda's 500 ms for an internal extension.
+    shutdown_budget: float = 0.5
     restore_delay: float = 0.0
     #: Most execution environments (runtime processes) at once, the reserved concurrency; each is started on
     #: demand (a cold start) when an event finds no idle one.

@@ -91,6 +91,8 @@ class Environment:
         self.output: OutputPipe | None = None
         #: Extensions registered by the current process, by identifier.
         self.extensions: dict[str, RegisteredExtension] = {}
+        #: SIGTERM → SIGKILL at shutdown when an extension is registered (EmulatorConfig.shutdown_budget).
+        self.shutdown_budget_s = INTERNAL_EXTENSION_BUDGET_S
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -212,10 +214,6 @@ class Environment:
         except (ProcessLookupError, PermissionError):
             return False
         return True
-
-    @property
-    def shutdown_budget_s(self) -> float:
-        return INTERNAL_EXTENSION_BUDGET_S
 
     async def stop(self, grace: float) -> None:
         """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped.

@@ -50,6 +50,8 @@ class Settings(NamedTuple):
     defer_overrun: str = "abandon"
     defer_when_full: str = "raise"
     defer_on_error: bool = True
+    shutdown_extension: bool = False
+    initialization_type: str = "on-demand"  # "snap-start": the SnapStart sequence runs before the first /next
     # Set only by the runtime itself when it replaced its process image with a `/next` already sent (restart.py).
     pending_next_fd: int = -1
 
@@ -84,6 +86,8 @@ class Settings(NamedTuple):
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
             defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
+            initialization_type=env.text("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+            shutdown_extension=env.parse("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", False, _boolean),
             pending_next_fd=env.parse("_LAMBDA_RUNTIME_PENDING_NEXT_FD", -1, _non_negative_int),
         )
 

@@ -18,6 +18,8 @@ from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import load_handler
 from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
+from lambda_runtime.lifecycle.startup import before_first_event, shutdown_budget_s
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
@@ -50,6 +52,7 @@ environment (read once at start; a bad value stops the runtime with an error nam
     AWS_LAMBDA_RUNTIME_API            host:port of the Runtime API (required)
     _HANDLER                          module.function, when no HANDLER argument is given
     LAMBDA_TASK_ROOT                  where the handler's module is imported from (default: the working directory)
+    AWS_LAMBDA_INITIALIZATION_TYPE    snap-start: run the SnapStart hooks and /restore/next before the first event
     AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON
     AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL   log level (default: root logger at WARNING, the runtime's own lines at INFO)
     AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
@@ -68,6 +71,8 @@ environment (read once at start; a bad value stops the runtime with an error nam
     LAMBDA_RUNTIME_POST_TIMEOUT       seconds for a /response or /error post (default: 10)
     LAMBDA_RUNTIME_RETRY_ATTEMPTS     attempts per Runtime API call (default: 5)
     LAMBDA_RUNTIME_RETRY_MAX_DELAY    seconds of retrying before giving up (default: 10)
+    LAMBDA_RUNTIME_SHUTDOWN_EXTENSION  register a no-op internal extension so that Lambda sends SIGTERM at
+                                      shutdown: jobs and on_shutdown hooks get 500 ms (default: false)
 """
 
 
@@ -106,8 +111,13 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     jobs = JobRunner.from_settings(
         settings, lambda: restart_with_next_sent(settings.runtime_api, environ), telemetry_fd=usable_fd
     )
+    # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
+    # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
     try:
+        failed = before_first_event(settings, client, jobs)  # the shutdown extension, SnapStart
+        if failed is not None:
+            return failed
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
             environ.pop(PENDING_NEXT_FD, None)
@@ -116,10 +126,11 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
         return 1
-    except Terminated:
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
-        return 130
+    except KeyboardInterrupt as stop:  # SIGTERM (Terminated), or Ctrl-C when run by hand: no traceback
+        shut_down(jobs, shutdown_budget_s(settings), "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
+        return 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
+    finally:
+        run_shutdown_hooks()
     return 0  # pragma: no cover - run_forever only ends by raising
 
 

@@ -153,3 +153,26 @@ def test_a_worker_that_frees_up_after_the_deadline_never_starts_the_queued_job(c
         assert batch.changed.wait_for(lambda: queued.finished, WAIT)
     assert queued.outcome == "not_started" and not ran.is_set()
     assert batch.join().counts["not_started"] == 1
+
+
+def test_stop_cancels_running_jobs_waits_for_them_and_withdraws_queued_ones(clock):
+    batch = make_batch(clock, workers=1)
+    polite = batch.defer(lambda: polite.wait_cancelled(WAIT), (), {}, name="polite")
+    queued = batch.defer(lambda: None, (), {}, name="queued")  # no free worker: still queued at the stop
+    batch.release()
+    started(batch, 1)
+    cut = batch.stop(clock.now + WAIT)  # returns as soon as the running job stopped (the clock stands still)
+    assert polite.cancelled and polite.finished
+    assert [job.name for job in cut] == ["queued"] and queued.outcome == "not_started"
+    with pytest.raises(Exception, match="over"):
+        batch.defer(lambda: None, (), {}, name="late")
+
+
+def test_stop_returns_a_job_that_ignores_its_cancel_flag_at_the_end_of_the_budget(clock):
+    batch = make_batch(clock)
+    release = threading.Event()
+    stubborn = batch.defer(release.wait, (WAIT,), {}, name="stubborn")
+    batch.release()
+    started(batch, 1)
+    assert batch.stop(clock.now) == [stubborn] and stubborn.cancelled  # the budget is spent: no wait
+    release.set()

@@ -15,6 +15,7 @@ def test_all_is_pinned():
         "after_jobs",
         "current_job",
         "on_job_error",
+        "on_shutdown",
     ]
     for name in lambda_runtime.__all__:
         assert hasattr(lambda_runtime, name)

@@ -69,7 +69,12 @@ Behaviour
 - Freezing (default on, ``freeze=False`` / ``--no-freeze``): a runtime's process group is SIGSTOPped
   while it waits for an event and SIGCONTed when one is delivered. Stopping (``stop()``, SIGINT /
   SIGTERM for the CLI): queued callers get 503, pending Events are written out (above), every runtime
-  gets SIGCONT then SIGTERM, and SIGKILL after ``kill_grace``; no process outlives the emulator.
+  gets SIGCONT then SIGTERM, and SIGKILL after ``kill_grace`` (after 500 ms, Lambda's budget, when it registered an
+  extension: ``extensions_api``; ``shutdown_budget``); no process outlives the emulator.
+- SnapStart (``snap_start=True`` / ``--snap-start``): the runtime gets ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``;
+  its ``/runtime/restore/next`` SIGSTOPs it (the snapshot) for ``restore_delay`` seconds, then SIGCONTs it and
+  answers (the restore); ``/runtime/restore/error`` fails the init like ``/init/error``. The first record after
+  a restore has ``restore_ms`` (restore → first ``/next``) and no ``init_ms``; REPORT says ``Restore Duration``.
 - Output: stdout and stderr of the runtimes, line by line, plus START / END / REPORT lines, are logged
   to the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout) and
   kept: ``runtime_output()``, ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must

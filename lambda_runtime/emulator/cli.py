@@ -123,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between SIGTERM and SIGKILL when stopping the runtime (default: %(default)s)",
     )
     serve.add_argument(
+        "--snap-start",
+        action="store_true",
+        help="SnapStart: AWS_LAMBDA_INITIALIZATION_TYPE=snap-start; /runtime/restore/next pauses the runtime (the "
+        "snapshot) and continues it (the restore); records get restore_ms",
+    )
+    serve.add_argument(
+        "--restore-delay",
+        type=float,
+        default=0.0,
+        help="with --snap-start: seconds the runtime stays paused between snapshot and restore (default: %(default)s)",
+    )
+    serve.add_argument(
         "--concurrency",
         type=_positive_int,
         default=10,
@@ -253,6 +265,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             freeze=args.freeze,
             init_timeout=args.init_timeout,
             kill_grace=args.kill_grace,
+            snap_start=args.snap_start,
+            restore_delay=args.restore_delay,
             concurrency=args.concurrency,
             queue_size=args.queue_size,
             max_retry_attempts=args.max_retry_attempts,

@@ -58,6 +58,12 @@ class EmulatorConfig:
     freeze: bool = True
     #: Seconds between SIGTERM and SIGKILL when stopping a runtime (and after ``/init/error``).
     kill_grace: float = 2.0
+    #: SnapStart: the runtime gets ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``; its ``/runtime/restore/next``
+    #: pauses it (SIGSTOP: the snapshot) for ``restore_delay`` seconds, then continues it (the restore).
+    snap_start: bool = False
+    #: SIGTERM → SIGKILL for a runtime that registered an extension: Lambda's 500 ms for an internal extension.
+    shutdown_budget: float = 0.5
+    restore_delay: float = 0.0
     #: Most execution environments (runtime processes) at once, the reserved concurrency; each is started on
     #: demand (a cold start) when an event finds no idle one.
     concurrency: int = 1
@@ -151,7 +157,7 @@ class EmulatorConfig:
                 "AWS_LAMBDA_FUNCTION_TIMEOUT": _seconds(self.timeout),
                 "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group_name,
                 "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if self.snap_start else "on-demand",
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
             }

@@ -17,6 +17,19 @@ from lambda_runtime.emulator.procfs import tree_peak_rss_kb
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
+#: SIGTERM to SIGKILL at shutdown for a runtime with an internal extension (AWS docs, "Lambda Extensions API",
+#: Shutdown phase: "up to 300 ms (500 ms for a runtime with an internal extension)").
+INTERNAL_EXTENSION_BUDGET_S = 0.5
+
+
+class RegisteredExtension:
+    """An extension the runtime registered (Extensions API): its name, its events, its waiting ``/event/next``."""
+
+    def __init__(self, name: str, events: tuple[str, ...]) -> None:
+        self.name = name
+        self.events = events
+        self.waiter: asyncio.Future[str] | None = None
+
 
 class Environment:
     """One execution environment. It owns at most one runtime process at a time.
@@ -35,8 +48,9 @@ class Environment:
         self.index = index
         self.state = EnvState.STOPPED
         self.process: asyncio.subprocess.Process | None = None
-        #: Pid of the last runtime process started (kept after it exits).
+        #: Pid of the last runtime process started (kept after it exits), and its exit status once it exited.
         self.last_pid: int | None = None
+        self.last_returncode: int | None = None
         #: Incremented at each process start.
         self.generation = 0
         #: The environment's number in the pool, new at each process start (1, 2, ...: each one a cold start).
@@ -53,6 +67,14 @@ class Environment:
         self.pending_next: NextWaiter | None = None
         #: Init duration (ms) waiting to be attached to the first invocation after a cold start.
         self.cold_init_ms: float | None = None
+        #: SnapStart: when the paused runtime was continued (the restore), and the restore duration (ms) waiting
+        #: to be attached to the first invocation after it.
+        self.restored_at: float | None = None
+        self.cold_restore_ms: float | None = None
+        #: SnapStart: the runtime's address (host, port) on its ``/restore/next`` call and on its first ``/next``
+        #: after the restore: a runtime that reconnects after a restore shows two different ports.
+        self.restore_peer: object = None
+        self.after_restore_peer: object = None
         #: An init failure nobody was waiting for: the next caller gets it (see ``/init/error``).
         self.pending_init_failure: PendingFailure | None = None
         #: The process group is stopped (SIGSTOP) between invocations.
@@ -67,6 +89,10 @@ class Environment:
         self.runtime_api = ""
         #: The runtime's stdout and stderr.
         self.output: OutputPipe | None = None
+        #: Extensions registered by the current process, by identifier.
+        self.extensions: dict[str, RegisteredExtension] = {}
+        #: SIGTERM → SIGKILL at shutdown when an extension is registered (EmulatorConfig.shutdown_budget).
+        self.shutdown_budget_s = INTERNAL_EXTENSION_BUDGET_S
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -118,11 +144,15 @@ class Environment:
         self.generation += 1
         self.started_at = time.time()
         self.cold_init_ms = None
+        self.restored_at = None
+        self.cold_restore_ms = None
+        self.restore_peer = self.after_restore_peer = self.last_returncode = None
         self.init_lines = []
         self.deliveries = 0
         self.frozen = False
         self.peak_memory_kb = None
         self.init_timed_out = False
+        self.extensions = {}
         self._reaped = asyncio.Event()
         self._start_task = asyncio.get_running_loop().create_task(self._spawn(command, env, cwd))
         return self._start_task
@@ -154,9 +184,12 @@ class Environment:
 
     async def _watch(self, process: asyncio.subprocess.Process, output: OutputPipe) -> None:
         reaped = self._reaped
-        returncode = await process.wait()
+        returncode = self.last_returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
+        for ext in self.extensions.values():  # their threads died with the process: end their /event/next calls
+            if ext.waiter is not None and not ext.waiter.done():
+                ext.waiter.cancel()
         await output.wait_closed(timeout=2.0)
         previous, self.process = self.state, None
         self._move(EnvState.STOPPED, EnvState.INIT, EnvState.IDLE, EnvState.BUSY, EnvState.RESETTING)
@@ -183,7 +216,12 @@ class Environment:
         return True
 
     async def stop(self, grace: float) -> None:
-        """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped."""
+        """Stop the runtime: SIGTERM to its group, SIGKILL after ``grace`` seconds; wait until reaped.
+
+        With an extension registered this is Lambda's Shutdown phase: SHUTDOWN events to the extensions that asked
+        for them, SIGTERM, and SIGKILL after the budget of a runtime with an internal extension, whatever ``grace``
+        says. Without one, Lambda would not send SIGTERM at all; here it does, as a courtesy to local cleanup.
+        """
         if self._start_task is not None and not self._start_task.done():
             with contextlib.suppress(BaseException):
                 await self._start_task
@@ -193,6 +231,18 @@ class Environment:
         # A frozen process cannot act on SIGTERM: thaw it first, so that it can clean up in its grace period.
         self.signal_group(signal.SIGCONT)
         self.frozen = False
+        if self.extensions:
+            grace = self.shutdown_budget_s
+            names = ", ".join(ext.name for ext in self.extensions.values())
+            logger.info(
+                "env %d: shutdown phase: extensions registered (%s), SIGKILL after %.0f ms",
+                self.index,
+                names,
+                grace * 1000,
+            )
+            for ext in self.extensions.values():
+                if "SHUTDOWN" in ext.events and ext.waiter is not None and not ext.waiter.done():
+                    ext.waiter.set_result("spindown")
         self.signal_group(signal.SIGTERM)
         await self.wait_reaped(grace, kill=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 from typing import Protocol
 
 from lambda_runtime.emulator.config import EmulatorConfig
@@ -121,6 +122,9 @@ class Ledger:
         ]
         if record.init_ms is not None:
             fields.append(f"Init Duration: {record.init_ms:.2f} ms")
+        if record.restore_ms is not None:  # as Lambda's REPORT line for a SnapStart restore
+            fields.append(f"Restore Duration: {record.restore_ms:.2f} ms")
+            fields.append(f"Billed Restore Duration: {math.ceil(record.restore_ms)} ms")
         if record.status == "timeout":
             fields.append("Status: timeout")
         elif stopped:

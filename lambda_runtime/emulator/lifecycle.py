@@ -55,7 +55,9 @@ class Lifecycle:
         self._reclaiming: set[asyncio.Task[None]] = set()
 
     def new_environment(self, index: int) -> Environment:
-        return Environment(index, self._on_output, self._on_exit)
+        env = Environment(index, self._on_output, self._on_exit)
+        env.shutdown_budget_s = self.config.shutdown_budget
+        return env
 
     def start_runtime(self, env: Environment, tenant: str | None = None) -> None:
         """A cold start: a new runtime process in ``env`` (a new environment number), for ``tenant``."""

@@ -178,6 +178,8 @@ class Pool:
         inv.deadline_ms = inv.record.deadline_ms = int((now + self.config.timeout) * 1000)
         if env.cold_init_ms is not None:
             inv.record.init_ms, env.cold_init_ms = env.cold_init_ms, None
+        if env.cold_restore_ms is not None:
+            inv.record.restore_ms, env.cold_restore_ms = env.cold_restore_ms, None
             inv.log_lines[:0] = env.init_lines
         env.deliver(inv)
         self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")

@@ -52,6 +52,9 @@ class InvocationRecord:
     billed_ms: int | None = None
     #: Process start → first ``/next`` in ms, on a cold start's first invocation only (else ``None``).
     init_ms: float | None = None
+    #: SnapStart: the runtime continued (restore) → its first ``/next``, in ms, on a restored environment's first
+    #: invocation (Lambda's "Restore Duration"; such an environment has no ``init_ms``).
+    restore_ms: float | None = None
     #: The ``errorType`` the caller got (``None`` when the caller got a normal result).
     error_type: str | None = None
     #: ``RequestResponse`` or ``Event``.

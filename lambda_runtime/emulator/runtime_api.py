@@ -69,6 +69,8 @@ class RuntimeApi:
         app.router.add_post(f"{base}/invocation/{{request_id:[^/]*}}/response", self.response)
         app.router.add_post(f"{base}/invocation/{{request_id:[^/]*}}/error", self.error)
         app.router.add_post(f"{base}/init/error", self.init_error)
+        app.router.add_get(f"{base}/restore/next", self.restore_next)
+        app.router.add_post(f"{base}/restore/error", self.restore_error)
 
     async def next(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
@@ -88,6 +90,9 @@ class RuntimeApi:
             if self.config.freeze and not self.pool.queue:
                 env.freeze()  # first, so that whoever sees the record sees a frozen runtime
             self._end_invocation(env, env.current, now)
+        elif env.state is EnvState.INIT and env.restored_at is not None:  # SnapStart: Lambda reports the restore
+            env.cold_restore_ms = (now - env.restored_at) * 1000.0
+            env.after_restore_peer = request.transport.get_extra_info("peername") if request.transport else None
         elif env.state is EnvState.INIT:
             env.cold_init_ms = (now - env.started_at) * 1000.0
         future: asyncio.Future[Delivery | None] = asyncio.get_running_loop().create_future()
@@ -226,12 +231,43 @@ class RuntimeApi:
             body = json.dumps({"errorType": error_type, "errorMessage": ""}).encode()
         return Answer(body=body, function_error="Unhandled", error_type=error_type)
 
+    async def restore_next(self, request: web.Request) -> web.StreamResponse:
+        """SnapStart: the init is over; pause the runtime (the snapshot), continue it (the restore), answer."""
+        env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
+        if not self.config.snap_start or env.state is not EnvState.INIT or env.restored_at is not None:
+            return runtime_error(403, "InvalidStateTransition", "/restore/next is only valid once, at a SnapStart init")
+        generation = env.generation
+        env.restore_peer = request.transport.get_extra_info("peername") if request.transport else None
+        await env.catch_up_output()
+        logger.info("env %d: SnapStart snapshot after %.1f ms of init", env.index, (time.time() - env.started_at) * 1e3)
+        env.freeze()  # SIGSTOP: the process as a snapshot holds it
+        await asyncio.sleep(self.config.restore_delay)
+        if env.generation != generation or env.state is not EnvState.INIT:
+            return runtime_error(410, "EnvironmentReset", "The execution environment was reset")
+        env.restored_at = time.time()
+        env.thaw()
+        return web.Response(status=200)
+
+    async def restore_error(self, request: web.Request) -> web.StreamResponse:
+        """SnapStart: an after-restore hook failed (``Runtime.AfterRestoreError``): an init failure, as on Lambda."""
+        env = self.env_for(request)
+        if env is None:
+            return not_an_environment()
+        if env.restored_at is None:
+            return runtime_error(403, "InvalidStateTransition", "/restore/error is only valid after a restore")
+        return await self._init_failure(env, request, "Runtime.AfterRestoreError")
+
     async def init_error(self, request: web.Request) -> web.StreamResponse:
         env = self.env_for(request)
         if env is None:
             return not_an_environment()
+        return await self._init_failure(env, request, "Runtime.Unknown")
+
+    async def _init_failure(self, env: Environment, request: web.Request, default_type: str) -> web.StreamResponse:
         body = await request.read()
-        answer = self._error_answer(body, request, "Runtime.Unknown")
+        answer = self._error_answer(body, request, default_type)
         current = env.current
         if env.state is EnvState.INIT:
             self.pool.init_failed(env, lambda _rid: answer)

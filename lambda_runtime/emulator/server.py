@@ -19,6 +19,7 @@ from aiohttp import web
 from lambda_runtime.emulator.async_queue import AsyncInvoker
 from lambda_runtime.emulator.config import MAX_READ_SIZE, EmulatorConfig
 from lambda_runtime.emulator.environment import Environment
+from lambda_runtime.emulator.extensions_api import ExtensionsApi
 from lambda_runtime.emulator.invoke_api import InvokeApi
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.pool import Pool
@@ -49,6 +50,7 @@ class EmulatorServer:
         self.pool = Pool(config, self.store, self.ledger, self._open_runtime_port)
         self.async_invoker = AsyncInvoker(config, self.pool, self.store)
         self.runtime = RuntimeApi(config, self.pool, self.ledger, self._env_for)
+        self.extensions = ExtensionsApi(config, self._env_for)
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
         self.stream_api = StreamApi(self.invoke_api)
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
@@ -88,6 +90,7 @@ class EmulatorServer:
         self._stopped = asyncio.Event()
         app = web.Application(client_max_size=MAX_READ_SIZE)
         self.runtime.add_routes(app)
+        self.extensions.add_routes(app)
         self.invoke_api.add_routes(app)
         self.stream_api.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)

@@ -140,12 +140,7 @@ class Batch:
                     break
                 self.changed.wait(max(0.0, min(wake_at) - now))
             self.closed = True
-            # Queued, or taken by a worker that has not run it yet: either way it never starts now.
-            queued = [job for job in self.jobs if job.started_at is None and not job.finished]
-            self.workers.withdraw(queued)
-            if self.processes is not None:
-                self.processes.dispatchers.withdraw(queued)
-            for job in queued:
+            for job in self._withdraw_queued():
                 self._never_started(job)
             counts = Counter(job.outcome for job in self.jobs if job.finished)
             unfinished = [job for job in self.jobs if not job.finished]
@@ -153,6 +148,29 @@ class Batch:
             # A process job is being terminated; only a thread job is left running, abandoned.
             still_running = [job for job in unfinished if job.executor == "thread"]
             return Summary(counts, self.rejected, still_running)
+
+    def stop(self, until: float) -> list[Job]:
+        """The environment shuts down: nothing starts any more, running jobs are cancelled and waited for until
+        `until` (on `clock`). Returns the jobs still unfinished then: cut short."""
+        with self.changed:
+            self.closed = True
+            queued = self._withdraw_queued()
+            for job in queued:
+                job.finish("not_started")
+            for job in self.jobs:
+                if job.running and not job.cancelled:
+                    job.cancel()
+            while any(job.running for job in self.jobs) and (now := self.clock()) < until:
+                self.changed.wait(until - now)
+            return [job for job in self.jobs if job.running or job in queued]
+
+    def _withdraw_queued(self) -> list[Job]:
+        """Queued, or taken by a worker that has not run it yet: either way it never starts now."""
+        queued = [job for job in self.jobs if job.started_at is None and not job.finished]
+        self.workers.withdraw(queued)
+        if self.processes is not None:
+            self.processes.dispatchers.withdraw(queued)
+        return queued
 
     def _watch(self, job: Job, now: float) -> list[float]:
         """When to look at a running job again; cancels it at its deadline and writes it off after the grace."""

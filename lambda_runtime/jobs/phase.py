@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from lambda_runtime.config import Settings
-from lambda_runtime.errors import Terminated
 from lambda_runtime.jobs.batch import Batch, BatchPolicy, Summary
 from lambda_runtime.jobs.hooks import call_after_jobs_hooks
 from lambda_runtime.jobs.processes import ProcessExecutor
@@ -41,6 +40,7 @@ class JobRunner:
         self.overrun = overrun
         self.replace_process = replace_process  # main's restart-in-place; never returns
         self.clock = clock
+        self.current: Batch | None = None  # the latest invocation's jobs: the ones a shutdown may cut short
 
     @classmethod
     def from_settings(
@@ -60,7 +60,17 @@ class JobRunner:
     def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
         remaining_s = deadline_epoch_ms / 1000 - time.time()
         deadline = self.clock() + remaining_s - self.margin_s
-        return Batch(self.workers, self.policy, request_id, deadline, self.clock, self.processes)
+        self.current = Batch(self.workers, self.policy, request_id, deadline, self.clock, self.processes)
+        return self.current
+
+    def shut_down(self, until: float) -> list[str]:
+        """SIGTERM: cancel the running jobs, wait for them until `until` (on `clock`), stop the worker processes.
+        Returns the names of the jobs cut short (never started, still running, or abandoned earlier)."""
+        cut = [job.name for job in self.current.stop(until)] if self.current is not None else []
+        cut += [job.name for job in self.workers.abandoned() if job.name not in cut]
+        if self.processes is not None:
+            self.processes.close()
+        return cut
 
     def restart(self) -> NoReturn:
         """Stop the worker processes, then replace this process (main's restart in place)."""
@@ -77,13 +87,9 @@ class JobRunner:
     def _drain(self, batch: Batch, handler_failed: bool, streamed_ms: float | None = None) -> None:
         started = self.clock()
         batch.release(handler_failed)
-        try:
-            summary = batch.join()
-        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (main turns it into this): say what was lost
-            running = [job.name for job in batch.jobs if not job.finished]
-            if running:
-                logger.warning("Deferred jobs cut short by %s: %s", _signal_name(stop), ", ".join(running))
-            raise
+        # Ctrl-C or SIGTERM (main turns it into KeyboardInterrupt) ends join() here: main's shutdown gives the jobs
+        # the shutdown budget and says which were cut short (lifecycle/shutdown.py).
+        summary = batch.join()
         _log_summary(summary, (self.clock() - started) * 1000, streamed_ms)
         if not summary.still_running:
             return
@@ -139,10 +145,6 @@ def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None 
             **streamed,
         },
     )
-
-
-def _signal_name(stop: KeyboardInterrupt) -> str:
-    return "SIGTERM" if isinstance(stop, Terminated) else "SIGINT"
 
 
 def exit_now(status: int) -> NoReturn:

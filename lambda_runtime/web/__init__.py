@@ -6,10 +6,10 @@ shape each expects. ASGI background tasks run after the response is posted, as d
 
 from __future__ import annotations
 
-import atexit
 from collections.abc import Iterable
 from typing import Any
 
+from lambda_runtime.lifecycle.shutdown import on_shutdown
 from lambda_runtime.web.asgi import ASGIAdapter, BackgroundTimeout
 from lambda_runtime.web.events import MalformedEvent, UnsupportedEvent
 from lambda_runtime.web.lifespan import LifespanFailure
@@ -56,7 +56,9 @@ def asgi(
         shutdown_timeout=shutdown_timeout,
         invoke_mode=invoke_mode,
     )
-    atexit.register(adapter.shutdown)  # SIGTERM unwinds main() into a normal exit, so this runs then too
+    # On SIGTERM it runs within Lambda's shutdown budget, after the deferred jobs were cancelled; at any other exit
+    # (the Runtime API gone, Ctrl-C, a script ending) it runs once too.
+    on_shutdown(adapter.shutdown)
     return adapter
 
 

@@ -1,0 +1,94 @@
+"""Graceful shutdown end to end: the opt-in internal extension makes the emulator (as Lambda) stop the runtime with
+SIGTERM and SIGKILL after 500 ms; in that budget running jobs get their cancel flag, the shutdown hooks run, and the
+log names what was cut short."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from lambda_runtime.lifecycle.extension import NAME
+from tests.test_deferred import wait_for_file
+
+EXTENSION_ON = {"LAMBDA_RUNTIME_SHUTDOWN_EXTENSION": "true"}
+
+
+def start(serve, tmp_path: Path, budget: float = 30.0, **env: str):
+    """The emulator's budget is generous unless a test is about it: a loaded machine may not run the runtime's
+    shutdown within Lambda's 500 ms, and what the runtime does in its budget is what most tests check."""
+    options = {"kill_grace": 60.0, "shutdown_budget": budget}
+    return serve("shutdown_fn.handler", env={"SHUTDOWN_DIR": str(tmp_path), **env}, **options)
+
+
+def test_the_extension_registers_during_init_and_sigterm_interrupts_the_wait_on_next(serve, tmp_path):
+    emu = start(serve, tmp_path, **EXTENSION_ON)
+    assert emu.invoke({}).json() == "answered"
+    emu.wait_for_records(1)  # the runtime is back in /next: a blocking socket read in its main thread
+    assert [ext.name for ext in emu.server.env.extensions.values()] == [NAME]
+    emu.stop()
+    # The handler raised inside the read (PEP 475 retries only when it returns): the runtime shut down in order.
+    output = emu.runtime_output()
+    assert "Shutting down (SIGTERM): deferred jobs cancelled, 500 ms budget" in output
+    assert (tmp_path / "hook.done").exists()
+    assert "cut short" not in output and "Traceback" not in output
+
+
+def test_sigterm_cancels_running_jobs_and_names_those_cut_short(serve, tmp_path):
+    emu = start(serve, tmp_path, **EXTENSION_ON)
+    assert emu.invoke({"jobs": ["polite", "stubborn"]}).json() == "answered"
+    wait_for_file(tmp_path / "polite.started")
+    wait_for_file(tmp_path / "stubborn.started")
+    emu.stop()
+    assert (tmp_path / "polite.cancelled").exists()  # its flag was set and it had time to act on it
+    assert (tmp_path / "hook.done").exists()  # the hooks ran after the jobs, in the same budget
+    output = emu.runtime_output()
+    assert "Deferred jobs cut short by SIGTERM: stubborn" in output
+    assert "polite" not in output.split("cut short by SIGTERM:")[1].splitlines()[0]
+
+
+@pytest.mark.timeout(60)
+def test_the_emulator_kills_the_runtime_at_the_budget(serve, tmp_path):
+    emu = start(serve, tmp_path, budget=0.5, SHUTDOWN_HOOK_SLEEP="120", **EXTENSION_ON)
+    assert emu.invoke({}).json() == "answered"
+    emu.wait_for_records(1)
+    began = time.monotonic()
+    emu.stop()  # kill_grace is 60 s: only the extension's budget (Lambda's 500 ms) can end this early
+    assert time.monotonic() - began < 30
+    assert emu.server.env.last_returncode == -9 and not (tmp_path / "hook.done").exists()  # SIGKILLed mid-hook
+
+
+def test_without_the_extension_the_budget_is_the_external_one(serve, tmp_path):
+    emu = start(serve, tmp_path)
+    assert emu.invoke({}).json() == "answered"
+    emu.wait_for_records(1)
+    assert emu.server.env.extensions == {}
+    emu.stop()  # Lambda would send no SIGTERM at all here; the emulator does, for local cleanup
+    assert "Shutting down (SIGTERM): deferred jobs cancelled, 300 ms budget" in emu.runtime_output()
+    assert (tmp_path / "hook.done").exists()
+
+
+def extensions_call(runtime_api: str, method: str, path: str, body: dict | None = None, **headers: str):
+    host, _, port = runtime_api.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, f"/2020-01-01/extension/{path}", json.dumps(body) if body else None, headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def test_the_extensions_api_refuses_what_lambda_refuses(serve, tmp_path):
+    emu = start(serve, tmp_path)
+    emu.invoke({})
+    emu.wait_for_records(1)
+    status, body = extensions_call(
+        emu.runtime_api, "POST", "register", {"events": []}, **{"Lambda-Extension-Name": "x"}
+    )
+    assert status == 403 and "init" in body["errorMessage"]  # init is over
+    status, _ = extensions_call(emu.runtime_api, "GET", "event/next", **{"Lambda-Extension-Identifier": "nope"})
+    assert status == 403

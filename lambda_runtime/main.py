@@ -16,7 +16,7 @@ from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
-from lambda_runtime.handler import load_handler
+from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
@@ -50,7 +50,8 @@ environment (read once at start; a bad value stops the runtime with an error nam
     AWS_LAMBDA_RUNTIME_API            host:port of the Runtime API (required)
     _HANDLER                          module.function, when no HANDLER argument is given
     LAMBDA_TASK_ROOT                  where the handler's module is imported from (default: the working directory)
-    AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON
+    AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON (the default under AWS_LAMBDA_MAX_CONCURRENCY)
+    AWS_LAMBDA_MAX_CONCURRENCY        Lambda Managed Instances: serve this many invocations at once, one thread each
     AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL   log level (default: root logger at WARNING, the runtime's own lines at INFO)
     AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME
@@ -103,8 +104,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
-    jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
     signal.signal(signal.SIGTERM, _terminate)
+    if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (concurrency.py)
+        return _serve_concurrently(settings, handler)
+    jobs = JobRunner.from_settings(settings, lambda: restart_with_next_sent(settings.runtime_api, environ))
     try:
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
@@ -119,6 +122,20 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except KeyboardInterrupt:  # Ctrl-C while waiting for an event, when run by hand: no traceback
         return 130
     return 0  # pragma: no cover - run_forever only ends by raising
+
+
+def _serve_concurrently(settings: Settings, handler: Handler) -> int:
+    from lambda_runtime.concurrency import ManagedInstance
+
+    def new_client() -> RuntimeClient:
+        return RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
+
+    try:
+        return ManagedInstance(settings, handler, new_client, settings.max_concurrency).run()
+    except Terminated:
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        return 130
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -164,7 +181,12 @@ def _report_init_error(client: RuntimeClient, error: BaseException) -> int:
     log_failure(report.fields)  # with its traceback, as awslambdaric logs it
     try:
         client.post_init_error(report.error_type, report.body)
-    except (requests.RequestException, RuntimeApiError) as post_failure:
+    except RuntimeApiError as refused:
+        if refused.status != 403:
+            logger.critical("Could not report the init error to the Runtime API: %s", _one_line(refused))
+        # 403: another worker process already reported its init error (Managed Instances): as awslambdaric's
+        # lambda_runtime_client.py post_init_error, it is not an error of ours.
+    except requests.RequestException as post_failure:
         logger.critical("Could not report the init error to the Runtime API: %s", _one_line(post_failure))
     return 1
 

@@ -52,6 +52,8 @@ class Settings(NamedTuple):
     defer_on_error: bool = True
     # AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances): invocations served at once; 0 when unset, one at a time.
     max_concurrency: int = 0
+    # LAMBDA_RUNTIME_WORKER_PROCESSES: under Managed Instances, that many processes share the slots (supervisor.py).
+    worker_processes: int = 1
     # Set only by the runtime itself when it replaced its process image with a `/next` already sent (restart.py).
     pending_next_fd: int = -1
 
@@ -89,6 +91,7 @@ class Settings(NamedTuple):
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),
             defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
             max_concurrency=max_concurrency,
+            worker_processes=env.parse("LAMBDA_RUNTIME_WORKER_PROCESSES", 1, _bounded(int, 1024)),
             pending_next_fd=env.parse("_LAMBDA_RUNTIME_PENDING_NEXT_FD", -1, _non_negative_int),
         )
 

@@ -57,6 +57,8 @@ environment (read once at start; a bad value stops the runtime with an error nam
     AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME
                                       the context's attributes
   this runtime's own:
+    LAMBDA_RUNTIME_WORKER_PROCESSES   with AWS_LAMBDA_MAX_CONCURRENCY: processes sharing the slots, for CPU-bound
+                                      handlers (default: 1, threads only)
     LAMBDA_RUNTIME_DEFER_WORKERS      threads running deferred jobs (default: 4)
     LAMBDA_RUNTIME_DEFER_MAX_PENDING  jobs one invocation may defer (default: 64)
     LAMBDA_RUNTIME_DEFER_WHEN_FULL    raise (default) or inline, past that bound
@@ -99,6 +101,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         logger.warning("%s=%s is not an open descriptor: logging to stdout", TELEMETRY_FD_VARIABLE, telemetry_fd)
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         logger.info("Free-threaded Python (no GIL): thread jobs run in parallel; executor='process' is rarely needed")
+    if settings.max_concurrency and settings.worker_processes > 1:  # process workers: supervisor.py
+        return _supervise(settings, environ, usable_fd)
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
     try:
         handler = load_handler(settings.handler, settings.task_root)
@@ -132,6 +136,19 @@ def _serve_concurrently(settings: Settings, handler: Handler) -> int:
 
     try:
         return ManagedInstance(settings, handler, new_client, settings.max_concurrency).run()
+    except Terminated:
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        return 130
+
+
+def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> int:
+    from lambda_runtime.supervisor import Supervisor
+
+    inherited = {**environ, TELEMETRY_FD_VARIABLE: str(telemetry_fd)} if telemetry_fd is not None else environ
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return Supervisor(settings, inherited, (telemetry_fd,) if telemetry_fd is not None else ()).run()
     except Terminated:
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:

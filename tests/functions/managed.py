@@ -60,7 +60,12 @@ def echo(event, context):
 
 def route(event, context):
     """One handler string, several behaviours: `event["do"]` names the function above to run."""
-    return {"hang": hang, "echo": echo, "environ": environ}[event["do"]](event, context)
+    return {"hang": hang, "echo": echo, "environ": environ, "crash": crash}[event["do"]](event, context)
+
+
+def crash(event, context):
+    """The process dies mid-invocation, without answering."""
+    os._exit(3)
 
 
 def environ(event, context):

@@ -52,6 +52,10 @@ class Settings(NamedTuple):
     defer_on_error: bool = True
     shutdown_extension: bool = False
     initialization_type: str = "on-demand"  # "snap-start": the SnapStart sequence runs before the first /next
+    # AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed Instances): invocations served at once; 0 when unset, one at a time.
+    max_concurrency: int = 0
+    # LAMBDA_RUNTIME_WORKER_PROCESSES: under Managed Instances, that many processes share the slots (supervisor.py).
+    worker_processes: int = 1
     # Set only by the runtime itself when it replaced its process image with a `/next` already sent (restart.py).
     pending_next_fd: int = -1
 
@@ -61,13 +65,15 @@ class Settings(NamedTuple):
         env = _Reader(environ)
         handler = handler or env.text("_HANDLER", "")
         memory = env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _bounded(int, 1_048_576))
+        max_concurrency = env.parse("AWS_LAMBDA_MAX_CONCURRENCY", 0, _bounded(int, 4096))
         if not handler:
             raise ConfigError("_HANDLER is not set and no handler was given on the command line")
         return cls(
             runtime_api=env.parse("AWS_LAMBDA_RUNTIME_API", None, _host_port),
             handler=handler,
             task_root=env.text("LAMBDA_TASK_ROOT", os.getcwd()),
-            log_format=env.choice("AWS_LAMBDA_LOG_FORMAT", "Text", LOG_FORMATS),
+            # Managed Instances always log JSON (each record names its request id): the default follows.
+            log_format=env.choice("AWS_LAMBDA_LOG_FORMAT", "JSON" if max_concurrency else "Text", LOG_FORMATS),
             log_level=_log_level(env),
             telemetry_log_fd=env.optional("_LAMBDA_TELEMETRY_LOG_FD", _non_negative_int),
             function_name=env.text("AWS_LAMBDA_FUNCTION_NAME", ""),
@@ -88,6 +94,8 @@ class Settings(NamedTuple):
             defer_on_error=env.parse("LAMBDA_RUNTIME_DEFER_ON_ERROR", True, _boolean),
             initialization_type=env.text("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
             shutdown_extension=env.parse("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", False, _boolean),
+            max_concurrency=max_concurrency,
+            worker_processes=env.parse("LAMBDA_RUNTIME_WORKER_PROCESSES", 1, _bounded(int, 1024)),
             pending_next_fd=env.parse("_LAMBDA_RUNTIME_PENDING_NEXT_FD", -1, _non_negative_int),
         )
 

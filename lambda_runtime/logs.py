@@ -16,18 +16,39 @@ from typing import Any, TextIO
 
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
 TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
+TRACE_ID: ContextVar[str | None] = ContextVar("lambda_trace_id")
 # Only for threads started without a copy of any invocation's context (a plain threading.Thread before Python 3.14):
 # they get the invocation being served now, which is what the official client gives every thread.
 _serving: tuple[str, str | None] = ("", None)
+# False with several invocations at once (Managed Instances): no invocation is "the one being served".
+_one_at_a_time = True
 _logger = logging.getLogger("lambda_runtime")
 
 
-def set_request_id(request_id: str, tenant_id: str | None = None) -> None:
+def set_request_id(request_id: str, tenant_id: str | None = None, trace_id: str | None = None) -> None:
     """Mark the start of an invocation: in this context, and for threads that have no context of their own."""
     global _serving
-    _serving = (request_id, tenant_id)
+    if _one_at_a_time:
+        _serving = (request_id, tenant_id)
     REQUEST_ID.set(request_id)
     TENANT_ID.set(tenant_id)
+    TRACE_ID.set(trace_id)
+
+
+def serve_concurrently() -> None:
+    """Several invocations run at once from now on: a thread without a context gets no request id, not a guess."""
+    global _one_at_a_time, _serving
+    _one_at_a_time = False
+    _serving = ("", None)
+
+
+def current_trace_id() -> str | None:
+    """The X-Ray trace header of the invocation this code runs for (`Lambda-Runtime-Trace-Id`), None outside one.
+
+    Under Lambda Managed Instances `_X_AMZN_TRACE_ID` is not set (several invocations share the process): this is
+    where the trace id is then.
+    """
+    return TRACE_ID.get(None)
 
 
 def log_failure(fields: Mapping[str, Any]) -> None:

@@ -53,8 +53,8 @@ class InvocationLoop:
     def run_once(self, invocation: Invocation | None = None) -> None:
         """Serve one event: the one given (already fetched), or the next from the Runtime API."""
         invocation = invocation or self.client.next_invocation()
-        set_request_id(invocation.request_id, invocation.header("Lambda-Runtime-Aws-Tenant-Id"))
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
+        set_request_id(invocation.request_id, invocation.header("Lambda-Runtime-Aws-Tenant-Id"), trace_id)
         if trace_id:
             self.environ[_TRACE_ID_VARIABLE] = trace_id
         else:

@@ -16,7 +16,7 @@ from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
-from lambda_runtime.handler import load_handler
+from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
 from lambda_runtime.lifecycle.startup import before_first_event, shutdown_budget_s
@@ -53,12 +53,15 @@ environment (read once at start; a bad value stops the runtime with an error nam
     _HANDLER                          module.function, when no HANDLER argument is given
     LAMBDA_TASK_ROOT                  where the handler's module is imported from (default: the working directory)
     AWS_LAMBDA_INITIALIZATION_TYPE    snap-start: run the SnapStart hooks and /restore/next before the first event
-    AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON
+    AWS_LAMBDA_LOG_FORMAT             Text (default) or JSON (the default under AWS_LAMBDA_MAX_CONCURRENCY)
+    AWS_LAMBDA_MAX_CONCURRENCY        Lambda Managed Instances: serve this many invocations at once, one thread each
     AWS_LAMBDA_LOG_LEVEL, LOG_LEVEL   log level (default: root logger at WARNING, the runtime's own lines at INFO)
     AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION, AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     AWS_LAMBDA_LOG_GROUP_NAME, AWS_LAMBDA_LOG_STREAM_NAME
                                       the context's attributes
   this runtime's own:
+    LAMBDA_RUNTIME_WORKER_PROCESSES   with AWS_LAMBDA_MAX_CONCURRENCY: processes sharing the slots, for CPU-bound
+                                      handlers (default: 1, threads only)
     LAMBDA_RUNTIME_DEFER_WORKERS      threads running deferred jobs (default: 4)
     LAMBDA_RUNTIME_DEFER_MAX_PENDING  jobs one invocation may defer (default: 64)
     LAMBDA_RUNTIME_DEFER_WHEN_FULL    raise (default) or inline, past that bound
@@ -103,6 +106,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         logger.warning("%s=%s is not an open descriptor: logging to stdout", TELEMETRY_FD_VARIABLE, telemetry_fd)
     if not getattr(sys, "_is_gil_enabled", lambda: True)():
         logger.info("Free-threaded Python (no GIL): thread jobs run in parallel; executor='process' is rarely needed")
+    if settings.max_concurrency and settings.worker_processes > 1:  # process workers: supervisor.py
+        return _supervise(settings, environ, usable_fd)
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
     try:
         handler = load_handler(settings.handler, settings.task_root)
@@ -114,6 +119,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
+    if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (concurrency.py)
+        return _serve_concurrently(settings, handler)
     try:
         failed = before_first_event(settings, client, jobs)  # the shutdown extension, SnapStart
         if failed is not None:
@@ -132,6 +139,33 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     finally:
         run_shutdown_hooks()
     return 0  # pragma: no cover - run_forever only ends by raising
+
+
+def _serve_concurrently(settings: Settings, handler: Handler) -> int:
+    from lambda_runtime.concurrency import ManagedInstance
+
+    def new_client() -> RuntimeClient:
+        return RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
+
+    try:
+        return ManagedInstance(settings, handler, new_client, settings.max_concurrency).run()
+    except Terminated:
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        return 130
+
+
+def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> int:
+    from lambda_runtime.supervisor import Supervisor
+
+    inherited = {**environ, TELEMETRY_FD_VARIABLE: str(telemetry_fd)} if telemetry_fd is not None else environ
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return Supervisor(settings, inherited, (telemetry_fd,) if telemetry_fd is not None else ()).run()
+    except Terminated:
+        return 128 + signal.SIGTERM
+    except KeyboardInterrupt:
+        return 130
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -177,7 +211,12 @@ def _report_init_error(client: RuntimeClient, error: BaseException) -> int:
     log_failure(report.fields)  # with its traceback, as awslambdaric logs it
     try:
         client.post_init_error(report.error_type, report.body)
-    except (requests.RequestException, RuntimeApiError) as post_failure:
+    except RuntimeApiError as refused:
+        if refused.status != 403:
+            logger.critical("Could not report the init error to the Runtime API: %s", _one_line(refused))
+        # 403: another worker process already reported its init error (Managed Instances): as awslambdaric's
+        # lambda_runtime_client.py post_init_error, it is not an error of ours.
+    except requests.RequestException as post_failure:
         logger.critical("Could not report the init error to the Runtime API: %s", _one_line(post_failure))
     return 1
 

@@ -142,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
         "finds none idle starts one (a cold start), beyond this it gets 429 (default: %(default)s)",
     )
     serve.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Lambda Managed Instances mode: one environment serves up to N invocations at once (sets "
+        "AWS_LAMBDA_MAX_CONCURRENCY), is never frozen, a timeout fails the invocation without killing it; "
+        "beyond N in flight, 429 (default: off)",
+    )
+    serve.add_argument(
         "--queue-size",
         type=int,
         default=0,
@@ -268,6 +277,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             snap_start=args.snap_start,
             restore_delay=args.restore_delay,
             concurrency=args.concurrency,
+            max_concurrency=args.max_concurrency,
             queue_size=args.queue_size,
             max_retry_attempts=args.max_retry_attempts,
             retry_delays=args.retry_delays,

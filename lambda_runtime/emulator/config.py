@@ -91,6 +91,9 @@ class EmulatorConfig:
     #: JSON-lines files receiving the destination records of ``Event`` invocations.
     on_failure: str | None = None
     on_success: str | None = None
+    #: Lambda Managed Instances mode: one environment serving up to this many invocations at once, never frozen
+    #: (``AWS_LAMBDA_MAX_CONCURRENCY``); 0: off, one invocation per environment.
+    max_concurrency: int = 0
 
     def __post_init__(self) -> None:
         if not self.handler:
@@ -121,6 +124,8 @@ class EmulatorConfig:
             raise ValueError(f"retry_delays must be one or more delays >= 0, got {self.retry_delays!r}")
         if self.max_event_age <= 0:
             raise ValueError(f"max_event_age must be > 0, got {self.max_event_age!r}")
+        if self.max_concurrency < 0:
+            raise ValueError(f"max_concurrency must be >= 0, got {self.max_concurrency!r}")
         if not os.path.isdir(self.task_root):
             raise ValueError(f"task root {self.task_root!r} is not a directory")
 
@@ -162,6 +167,8 @@ class EmulatorConfig:
                 "AWS_DEFAULT_REGION": self.region,
             }
         )
+        if self.max_concurrency:  # Managed Instances log JSON, whatever the function's configuration says
+            env.update({"AWS_LAMBDA_MAX_CONCURRENCY": str(self.max_concurrency), "AWS_LAMBDA_LOG_FORMAT": "JSON"})
         return env
 
 

@@ -112,6 +112,11 @@ class Environment:
         if self.state is not EnvState.RESETTING:
             self._move(EnvState.IDLE, EnvState.INIT, EnvState.IDLE, EnvState.BUSY)
 
+    def start_serving(self) -> None:
+        """Managed Instances: init ends at the first ``/next``; from then on the environment is IDLE, never BUSY."""
+        if self.state is EnvState.INIT:
+            self._move(EnvState.IDLE, EnvState.INIT)
+
     def deliver(self, inv: Invocation) -> None:
         """An event goes to the idle runtime: the invocation lasts until its next ``/next``."""
         assert self.current is None

@@ -171,6 +171,13 @@ class Pool:
             waiter.future.set_result(Delivery(None, fault))  # not delivered: it stays first in the queue
             return
         self.queue.remove(inv)
+        env.deliver(inv)
+        self.start_record(env, inv)
+        inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self._lifecycle.on_timeout, env, inv)
+        waiter.future.set_result(Delivery(inv, fault))
+
+    def start_record(self, env: Environment, inv: Invocation) -> None:
+        """``inv`` is delivered to ``env`` now: its deadline, its share of the cold start, its START line."""
         now = time.time()
         inv.record.delivered_at = now
         inv.record.runtime_pid = env.pid
@@ -181,10 +188,7 @@ class Pool:
         if env.cold_restore_ms is not None:
             inv.record.restore_ms, env.cold_restore_ms = env.cold_restore_ms, None
             inv.log_lines[:0] = env.init_lines
-        env.deliver(inv)
         self.ledger.platform_line(inv, f"START RequestId: {inv.request_id} Version: $LATEST")
-        inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self._lifecycle.on_timeout, env, inv)
-        waiter.future.set_result(Delivery(inv, fault))
 
     async def stop(self) -> None:
         """Answer every waiting caller, stop every runtime at once (no orphans)."""

@@ -22,6 +22,8 @@ from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.extensions_api import ExtensionsApi
 from lambda_runtime.emulator.invoke_api import InvokeApi
 from lambda_runtime.emulator.ledger import Ledger
+from lambda_runtime.emulator.lmi_api import LmiRuntimeApi
+from lambda_runtime.emulator.lmi_pool import LmiPool
 from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.runtime_api import RuntimeApi
 from lambda_runtime.emulator.store import JsonLinesFile, Store
@@ -47,9 +49,10 @@ class EmulatorServer:
         self.store = Store(config.keep_records)
         self.report = JsonLinesFile(config.report_file)
         self.ledger = Ledger(config, self.store, self.report)
-        self.pool = Pool(config, self.store, self.ledger, self._open_runtime_port)
+        managed = config.max_concurrency > 0  # Lambda Managed Instances mode: lmi_pool.py, lmi_api.py
+        self.pool = (LmiPool if managed else Pool)(config, self.store, self.ledger, self._open_runtime_port)
         self.async_invoker = AsyncInvoker(config, self.pool, self.store)
-        self.runtime = RuntimeApi(config, self.pool, self.ledger, self._env_for)
+        self.runtime = (LmiRuntimeApi if managed else RuntimeApi)(config, self.pool, self.ledger, self._env_for)
         self.extensions = ExtensionsApi(config, self._env_for)
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
         self.stream_api = StreamApi(self.invoke_api)

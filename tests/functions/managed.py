@@ -1,0 +1,72 @@
+"""Handlers for Lambda Managed Instances tests: several invocations at once in one runtime process."""
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+from lambda_runtime.logs import current_trace_id
+
+logger = logging.getLogger("managed")
+# Every invocation waits here until PARTIES of them are in the handler at once: proof that they overlap.
+_BARRIER = threading.Barrier(int(os.environ.get("TEST_BARRIER_PARTIES", "1")))
+
+
+def together(event, context):
+    logger.warning("arrived %s", event["n"])
+    _BARRIER.wait(timeout=30)
+    logger.warning("leaving %s", event["n"])
+    return {
+        "requestId": context.aws_request_id,
+        "n": event["n"],
+        "pid": os.getpid(),
+        "traceId": current_trace_id(),
+        "environTraceId": os.environ.get("_X_AMZN_TRACE_ID"),
+    }
+
+
+def _wait_for(path: str, seconds: float) -> bool:
+    give_up = time.monotonic() + seconds
+    while not Path(path).exists():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def defer_blocking(event, context):
+    """Defers a job that blocks until the test creates `release`; answers at once."""
+
+    def job():
+        Path(event["started"]).touch()
+        logger.warning("job released %s: %s", context.aws_request_id, _wait_for(event["release"], 20))
+
+    context.defer(job, job_name="blocked")
+    return {"requestId": context.aws_request_id}
+
+
+def hang(event, context):
+    """Never answers before the test creates `release` (or 60 s pass)."""
+    logger.warning("hanging until %s exists", event["release"])
+    _wait_for(event["release"], 60)
+    return {"requestId": context.aws_request_id, "late": True}
+
+
+def echo(event, context):
+    logger.warning("echo %s", event.get("n"))
+    return {"requestId": context.aws_request_id, "pid": os.getpid()}
+
+
+def route(event, context):
+    """One handler string, several behaviours: `event["do"]` names the function above to run."""
+    return {"hang": hang, "echo": echo, "environ": environ, "crash": crash}[event["do"]](event, context)
+
+
+def crash(event, context):
+    """The process dies mid-invocation, without answering."""
+    os._exit(3)
+
+
+def environ(event, context):
+    return {name: os.environ.get(name) for name in ("AWS_LAMBDA_MAX_CONCURRENCY", "AWS_LAMBDA_LOG_FORMAT")}

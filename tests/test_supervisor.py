@@ -1,0 +1,67 @@
+"""Process workers under Lambda Managed Instances (`LAMBDA_RUNTIME_WORKER_PROCESSES`), end to end."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from lambda_runtime.emulator import Emulator
+from lambda_runtime.supervisor import shares
+from tests.conftest import FUNCTIONS
+from tests.scripted_server import Reply, ScriptedRuntimeApi
+
+
+def _invoke(emulator: Emulator, event: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{emulator.url}/2015-03-31/functions/function/invocations", json=event, timeout=60)
+
+
+def test_shares_split_the_slots_evenly() -> None:
+    assert shares(8, 3) == [3, 3, 2]
+    assert shares(2, 4) == [1, 1]
+    assert sum(shares(64, 5)) == 64
+
+
+def test_processes_share_the_slots_and_a_crashed_one_is_replaced_while_the_others_serve(serve: Any) -> None:
+    emulator = serve("managed.route", max_concurrency=4, timeout=2, env={"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"})
+    with ThreadPoolExecutor(4) as pool:
+        first = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(16)))
+    assert [answer.status_code for answer in first] == [200] * 16
+    pids = {answer.json()["pid"] for answer in first}
+    assert len(pids) == 2  # two worker processes (the supervisor serves nothing itself)
+    crashed = _invoke(emulator, {"do": "crash"})
+    assert crashed.headers["X-Amz-Function-Error"] == "Unhandled"  # nobody answers it: it times out
+    emulator.wait_for_output("it is replaced")
+    with ThreadPoolExecutor(4) as pool:
+        after = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(32)))
+    assert [answer.status_code for answer in after] == [200] * 32
+    now = {answer.json()["pid"] for answer in after}
+    assert len(now) == 2 and now != pids  # one survivor, one replacement
+
+
+def test_each_process_reports_its_init_error_and_the_second_403_is_not_an_error(serve: Any) -> None:
+    emulator = serve("import_raises.handler", max_concurrency=2, env={"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"})
+    answer = _invoke(emulator, {})
+    assert answer.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert emulator.record(answer.headers["X-Amzn-RequestId"]).status == "init_error"
+    assert "Could not report the init error" not in emulator.runtime_output()
+
+
+def test_a_403_from_init_error_means_another_worker_reported_it_first() -> None:
+    with ScriptedRuntimeApi() as api:
+        api.script[("POST", "/init/error")].append(Reply(403, b'{"errorType":"InvalidStateTransition"}'))
+        env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": api.address, "LAMBDA_TASK_ROOT": str(FUNCTIONS)}
+        result = subprocess.run(
+            [sys.executable, "-m", "lambda_runtime", "import_raises.handler"],
+            env=env,
+            cwd=FUNCTIONS,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert [seen.path for seen in api.seen] == ["/2018-06-01/runtime/init/error"]  # not retried
+    assert "Could not report the init error" not in result.stdout + result.stderr

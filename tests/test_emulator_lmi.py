@@ -55,14 +55,19 @@ def test_report_lines_and_log_lines_carry_the_request_id(serve: Any) -> None:
         assert [line["requestId"] for line in logged] == [request_id]
 
 
-def test_awslambdaric_multi_concurrent_mode_runs_under_it(serve: Any) -> None:
+def test_awslambdaric_multi_concurrent_mode_runs_under_it(serve: Any, tmp_path: Path) -> None:
     handler = "managed.route"
     emulator = serve(handler, max_concurrency=4, runtime_command=[*OFFICIAL_CLIENT, handler])
+    # Four invocations that wait for one another: awslambdaric serves one at a time per process, so they prove four.
+    gathered = {"do": "gather", "dir": str(tmp_path), "parties": 4}
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(16)))
+        together = list(pool.map(lambda n: _invoke(emulator, {**gathered, "n": n}), range(4)))
+        answers = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(12)))
+    assert all(answer.json()["all_arrived"] for answer in together)
+    assert len({answer.json()["pid"] for answer in together}) == 4  # one process per slot, as awslambdaric 4.x does
+    answers += together
     assert [answer.status_code for answer in answers] == [200] * 16
     assert [answer.json()["requestId"] for answer in answers] == [a.headers["X-Amzn-RequestId"] for a in answers]
-    assert len({answer.json()["pid"] for answer in answers}) > 1  # one process per slot, as awslambdaric 4.x does
     for answer in answers:
         request_id = answer.headers["X-Amzn-RequestId"]
         logged = [json.loads(line) for line in emulator.invocation_output(request_id).splitlines() if line[:1] == "{"]

@@ -58,9 +58,21 @@ def echo(event, context):
     return {"requestId": context.aws_request_id, "pid": os.getpid()}
 
 
+def gather(event, context):
+    """Waits until `parties` invocations have arrived (a file each in `dir`): works across processes too."""
+    logger.warning("gather %s", event["n"])
+    Path(event["dir"], str(event["n"])).touch()
+    arrived = lambda: len(list(Path(event["dir"]).iterdir())) >= event["parties"]  # noqa: E731
+    give_up = time.monotonic() + 30
+    while not arrived() and time.monotonic() < give_up:
+        time.sleep(0.01)
+    return {"requestId": context.aws_request_id, "pid": os.getpid(), "all_arrived": arrived()}
+
+
 def route(event, context):
     """One handler string, several behaviours: `event["do"]` names the function above to run."""
-    return {"hang": hang, "echo": echo, "environ": environ, "crash": crash}[event["do"]](event, context)
+    ops = {"hang": hang, "echo": echo, "environ": environ, "crash": crash, "gather": gather}
+    return ops[event["do"]](event, context)
 
 
 def crash(event, context):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -25,19 +26,28 @@ def test_shares_split_the_slots_evenly() -> None:
     assert sum(shares(64, 5)) == 64
 
 
-def test_processes_share_the_slots_and_a_crashed_one_is_replaced_while_the_others_serve(serve: Any) -> None:
+def test_processes_share_the_slots_and_a_crashed_one_is_replaced_while_the_others_serve(
+    serve: Any, tmp_path: Path
+) -> None:
     emulator = serve("managed.route", max_concurrency=4, timeout=2, env={"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"})
-    with ThreadPoolExecutor(4) as pool:
-        first = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(16)))
-    assert [answer.status_code for answer in first] == [200] * 16
+
+    def gather(name: str) -> list[Any]:
+        # Four invocations that wait for one another: one process holds only two slots, so both must serve.
+        (tmp_path / name).mkdir()
+        event = {"do": "gather", "dir": str(tmp_path / name), "parties": 4}
+        with ThreadPoolExecutor(4) as pool:
+            return list(pool.map(lambda n: _invoke(emulator, {**event, "n": n}), range(4)))
+
+    first = gather("first")
+    assert [answer.status_code for answer in first] == [200] * 4
+    assert all(answer.json()["all_arrived"] for answer in first)
     pids = {answer.json()["pid"] for answer in first}
     assert len(pids) == 2  # two worker processes (the supervisor serves nothing itself)
     crashed = _invoke(emulator, {"do": "crash"})
     assert crashed.headers["X-Amz-Function-Error"] == "Unhandled"  # nobody answers it: it times out
     emulator.wait_for_output("it is replaced")
-    with ThreadPoolExecutor(4) as pool:
-        after = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(32)))
-    assert [answer.status_code for answer in after] == [200] * 32
+    after = gather("after")
+    assert [answer.status_code for answer in after] == [200] * 4
     now = {answer.json()["pid"] for answer in after}
     assert len(now) == 2 and now != pids  # one survivor, one replacement
 

@@ -101,7 +101,9 @@ def test_shutdown_runs_when_the_runtime_process_exits(tmp_path):
 def test_shutdown_runs_on_sigterm(serve, tmp_path):
     mark = tmp_path / "mark"
     # A generous budget: this checks that shutdown runs, not how fast a loaded machine runs it.
-    emu = serve("web_shutdown.handler", env={**os.environ, "SHUTDOWN_MARK": str(mark)}, shutdown_budget=20)
+    emu = serve(
+        "web_shutdown.handler", env={**os.environ, "SHUTDOWN_MARK": str(mark)}, shutdown_budget=20, kill_grace=20
+    )
     assert emu.invoke(event("http-v2")).json()["body"] == "up"
     emu.wait_for_records(1)  # the invocation is over (its deferred job too): the runtime waits in /next
     emu.stop()  # SIGCONT + SIGTERM to the runtime, as Lambda does when it shuts an environment down

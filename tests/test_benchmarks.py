@@ -122,3 +122,15 @@ def test_after_hung_jobs_scenario_runs_every_healthy_job(tmp_path):
     assert fresh["jobs_ran"] == after["jobs_ran"] == 1.0
     # The two hung jobs keep their threads (Python cannot stop them), but nothing else accumulates.
     assert after["threads"] <= fresh["threads"] + 2
+
+
+def test_process_jobs_scenario_reports_every_configuration_and_the_machine_floor(tmp_path):
+    from benchmarks import process_jobs
+
+    result = process_jobs.run(rounds=1, memory_mb=3538, workdir=tmp_path, counts=(2,))
+    assert set(result["billed_ms"]) == {f"{kind}/2/{ex}" for kind in process_jobs.KINDS for ex in ("thread", "process")}
+    assert all(figures["n"] == 1 for figures in result["billed_ms"].values())
+    # The floor is measured on bare processes, not copied from the runtime's figures.
+    assert set(result["bare_ms"]) == {"py/2/one", "py/2/two"}
+    assert 0 < result["machine_floor"]["py/2"] < 2
+    assert "machine floor" in process_jobs.render(result)

@@ -238,15 +238,15 @@ def test_overrun_exit_restarts_in_place_and_the_invocation_is_a_success(serve, t
     assert emu.invoke({"do": "hang", "dir": str(tmp_path), "hang": ["stuck"]}).json() == "answered"
     pid = emu.runtime_pid
     emu.wait_for_output("the runtime restarts in place")
-    (tmp_path / "stuck.go").touch()  # were its thread alive, it would end now and log
     assert emu.invoke({"do": "quick", "dir": str(tmp_path)}).json() == "answered"
     first, second = emu.wait_for_records(2)
     # Lambda sees /next: a success, no Runtime.ExitError, no cold start; the same process, a fresh image.
     assert (first["status"], first["error_type"], second["init_ms"]) == ("success", None, None)
     assert first["next_at"] < first["deadline_ms"] / 1000
     assert (tmp_path / second["request_id"]).exists() and emu.runtime_pid == pid
-    assert thread_count(pid) == 2  # the main thread and the worker that ran the quick job: the hung one is gone
-    assert not (tmp_path / "stuck.ended").exists()
+    # The main thread and the worker that ran the quick job: the hung one is gone with the old image. (Releasing it
+    # with stuck.go right after the log line raced the execve: the thread could still end and log before it.)
+    assert thread_count(pid) == 2
 
 
 def test_overrun_exit_never_runs_an_event_invocation_twice(serve, tmp_path):

@@ -19,7 +19,7 @@ from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
 from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
-from lambda_runtime.lifecycle.startup import before_first_event, shutdown_budget_s
+from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
@@ -104,8 +104,6 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     configure_logging(settings.log_format, settings.log_level, _log_stream(), usable_fd)
     if usable_fd != telemetry_fd:
         logger.warning("%s=%s is not an open descriptor: logging to stdout", TELEMETRY_FD_VARIABLE, telemetry_fd)
-    if not getattr(sys, "_is_gil_enabled", lambda: True)():
-        logger.info("Free-threaded Python (no GIL): thread jobs run in parallel; executor='process' is rarely needed")
     if settings.max_concurrency and settings.worker_processes > 1:  # process workers: supervisor.py
         return _supervise(settings, environ, usable_fd)
     client = RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
@@ -113,6 +111,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
+    log_gil_state()
     jobs = JobRunner.from_settings(
         settings, lambda: restart_with_next_sent(settings.runtime_api, environ), telemetry_fd=usable_fd
     )

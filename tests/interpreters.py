@@ -26,3 +26,28 @@ def _version_of(python: str) -> str | None:
     except OSError:
         return None
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+#: Where a free-threaded CPython may be: on PATH, or built from source into /opt (README, "Free-threaded Python").
+FREE_THREADED_CANDIDATES = (
+    "python3.14t",
+    "python3.13t",
+    "/opt/python3.14t/bin/python3.14t",
+    "/opt/python3.13t/bin/python3.13t",
+)
+
+
+def find_free_threaded_python() -> str | None:
+    """A free-threaded interpreter (`sys.abiflags` has "t") that can import the runtime's dependencies, or None."""
+    probe = "import sys, requests, tenacity, pythonjsonlogger; print(sys.abiflags)"
+    for candidate in (os.environ.get("LAMBDA_RUNTIME_TEST_FREE_THREADED_PYTHON"), *FREE_THREADED_CANDIDATES):
+        python = candidate and shutil.which(candidate)
+        if not python:
+            continue
+        try:
+            result = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=60, check=False)
+        except OSError:
+            continue
+        if result.returncode == 0 and "t" in result.stdout:
+            return python
+    return None

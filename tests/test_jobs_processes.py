@@ -130,9 +130,12 @@ def test_without_dev_shm_the_executor_works_where_multiprocessing_pool_fails(ser
 
 
 def test_a_free_threaded_interpreter_is_named_in_the_startup_log(tmp_path):
-    # No free-threaded CPython build can be installed on this machine (no registry ships one), so the interpreter
-    # is made to answer as one would: sys._is_gil_enabled() is False there.
-    probe = "import sys; sys._is_gil_enabled = lambda: False\nfrom lambda_runtime.main import main\nsys.exit(main())"
+    # Wherever the test suite runs (CI has no free-threaded build: test_lifecycle_startup.py runs a real one when
+    # there is one), an interpreter made to answer as one would: a "t" ABI, and sys._is_gil_enabled() False.
+    probe = (
+        "import sys; sys.abiflags = 't'; sys._is_gil_enabled = lambda: False\n"
+        "from lambda_runtime.main import main\nsys.exit(main())"
+    )
     with ScriptedRuntimeApi() as api:
         api.add("GET", "/next", Reply(400, b"stop here"))
         env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": api.address, "_HANDLER": "cpu_jobs.run"}

@@ -134,3 +134,17 @@ def test_process_jobs_scenario_reports_every_configuration_and_the_machine_floor
     assert set(result["bare_ms"]) == {"py/2/one", "py/2/two"}
     assert 0 < result["machine_floor"]["py/2"] < 2
     assert "machine floor" in process_jobs.render(result)
+
+
+def test_free_threaded_scenario_runs_the_runtime_under_the_given_interpreter(tmp_path):
+    from benchmarks import free_threaded
+    from tests.interpreters import find_free_threaded_python
+
+    python = find_free_threaded_python()
+    if python is None:
+        pytest.skip("no free-threaded CPython with the runtime's dependencies here")
+    result = free_threaded.run(python, rounds=1, workdir=tmp_path)
+    assert set(result["nogil_over_gil"]) == set(free_threaded.COUNTS)
+    assert all(figures["n"] == 1 for figures in result["billed_ms"].values())
+    logs = {mode: (tmp_path / f"free-threaded-{mode}.log").read_text() for mode in free_threaded.MODES}
+    assert "thread jobs run in parallel" in logs["nogil"] and "but the GIL is enabled" in logs["gil"]

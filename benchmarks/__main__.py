@@ -28,9 +28,9 @@ from tqdm import tqdm
 from benchmarks import chart, coldstart, defer_cost, goals, jobs, latency, loop_only, overhead, published, report
 from benchmarks.procs import UNSET, terminate_on_sigterm
 from benchmarks.profiles import PROFILES, Profile
+from benchmarks.results_file import LOCAL
 
 RESULTS = Path(__file__).parent / "results"
-LOCAL = RESULTS / "local"  # in .gitignore: a run on someone's laptop never shows up as a change to commit
 PACKAGES: tuple[str, ...] = ("lambda-runtime", "awslambdaric", "requests", "tenacity", "python-json-logger")
 PACKAGES += ("aiohttp", "numpy", "matplotlib", "tqdm", "psutil")
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shlex
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
 from benchmarks.procs import EmulatorProcess
+from benchmarks.results_file import save
 from benchmarks.stats import rotated, summarize
 
 REPO = Path(__file__).resolve().parent.parent
@@ -85,15 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.free_threaded", description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", required=True, help="a free-threaded interpreter (sys.abiflags has 't')")
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
     if not os.access(args.python, os.X_OK):
         parser.error(f"--python {args.python}: not an executable")
     with tempfile.TemporaryDirectory(prefix="free-threaded-") as workdir:
         result = run(args.python, args.rounds, Path(workdir))
     print(render(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+    print(f"written to {save(result, 'free-threaded', args.out)}", file=sys.stderr)
     return 0
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import re
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.procs import EmulatorProcess
+from benchmarks.results_file import save
 from benchmarks.stats import rotated, summarize
 
 
@@ -87,13 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--invocations", type=int, default=100)
     parser.add_argument("--hung", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=2.0, help="function timeout, s (the hung ones last this long)")
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="hung-jobs-") as workdir:
         result = run(args.invocations, args.hung, args.timeout, Path(workdir))
     print(table(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+    print(f"written to {save(result, 'hung-jobs', args.out)}", file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,8 @@ One emulator (ours), function memory `--memory` (3,538 MB: two vCPUs' worth, so 
 work (20 ms each, calibrated), of hashlib over 4 MB (releases the GIL), and of nothing (the executor's own cost), on
 `executor="thread"` and `"process"`. Reports billed p50 per configuration, the process/thread ratio, and the process
 executor's per-job overhead on no-op jobs. The first process job of the run starts the workers (the warm-up round
-absorbs it; its cost is reported as `worker_start_ms`). Prints a table; JSON only to `--out`.
+absorbs it; its cost is reported as `worker_start_ms`). Prints a table; the JSON goes to `--out`, or to a new file
+in the untracked `results/local`.
 
 Each round also measures the machine's own floor for the pure-Python rows, with no runtime at all: the same k jobs
 run by two bare Python processes in parallel, against one of them running all k in turn. On a shared 2-vCPU machine
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import subprocess
 import sys
 import tempfile
@@ -30,6 +30,7 @@ from typing import Any
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
 from benchmarks.procs import FUNCTIONS, EmulatorProcess
+from benchmarks.results_file import save
 from benchmarks.stats import rotated, summarize
 
 COUNTS = (2, 8, 16)
@@ -159,13 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.process_jobs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="process-jobs-") as workdir:
         result = run(args.rounds, args.memory, Path(workdir))
     print(render(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+    print(f"written to {save(result, 'process-jobs', args.out)}", file=sys.stderr)
     return 0
 
 

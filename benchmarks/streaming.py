@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.procs import EmulatorProcess, terminate_on_sigterm
+from benchmarks.results_file import save
 from benchmarks.stats import summarize
 
 STREAM_PATH = "/2021-11-15/functions/function/response-streaming-invocations"
@@ -148,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--big-rounds", type=int, default=3, help="50 MB streams (default: %(default)s)")
     parser.add_argument("--megabytes", type=int, default=50, help="size of the big stream (default: %(default)s)")
-    parser.add_argument("--out", type=Path, help="JSON file to write (must not exist)")
+    parser.add_argument(
+        "--out", type=Path, help="JSON file to write (never overwritten; default: new in results/local)"
+    )
     args = parser.parse_args(argv)
     terminate_on_sigterm()
     started = time.time()
@@ -160,10 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             "throughput": throughput(workdir, args.big_rounds, args.megabytes * MB),
         }
         result["seconds"] = round(time.time() - started, 1)
-        out = args.out or workdir.parent / f"bench-streaming-{int(started)}.json"
-        if out.exists():
-            parser.error(f"{out} exists: results are never overwritten")
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        out = save(result, "streaming", args.out)
     print(report(result))
     print(f"written to {out}", file=sys.stderr)
     return 0

@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks.client import Sample, encode, launch
 from benchmarks.procs import EmulatorProcess, terminate_on_sigterm
+from benchmarks.results_file import save
 from benchmarks.stats import ratio, rotated, summarize_samples
 
 CRITICAL_MS = 5
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overhead-rounds", type=int, default=300, help="rounds of the no-op endpoint")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds first (default: %(default)s)")
     parser.add_argument("--ds", default=",".join(map(str, DS)), help="background durations, ms (default: %(default)s)")
-    parser.add_argument("--out", type=Path, help="JSON file to write (must not exist)")
+    parser.add_argument(
+        "--out", type=Path, help="JSON file to write (never overwritten; default: new in results/local)"
+    )
     args = parser.parse_args(argv)
     terminate_on_sigterm()
     started = time.time()
@@ -141,10 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             "overhead": overhead(workdir, args.overhead_rounds, args.warmup * 10),
         }
         result["seconds"] = round(time.time() - started, 1)
-        out = args.out or workdir.parent / f"bench-web-{int(started)}.json"
-        if out.exists():
-            parser.error(f"{out} exists: results are never overwritten")
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        out = save(result, "web", args.out)
     print(report(result))
     print(f"written to {out}", file=sys.stderr)
     return 0

@@ -1,0 +1,24 @@
+"""Where a scenario's figures go: the file asked for, or a new one in the untracked `results/local`; never over one.
+
+Published results (`results/published`, `latest.*`) are written only by `python -m benchmarks --publish`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+LOCAL = Path(__file__).parent / "results" / "local"  # in .gitignore: a laptop's run is never a change to commit
+
+
+def save(result: Mapping[str, Any], name: str, out: Path | None = None) -> Path:
+    """Write `result` as JSON to `out`, or to results/local/NAME-UTCSTAMP.json; FileExistsError if it exists."""
+    path = out or LOCAL / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+    if path.exists():
+        raise FileExistsError(f"{path} exists: results are never overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path

@@ -1,0 +1,27 @@
+"""benchmarks/results_file.py: a scenario's figures never overwrite a file, and go to results/local by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks import results_file
+
+
+def test_writes_the_file_asked_for_and_never_over_an_existing_one(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    assert results_file.save({"p50": 1.5}, "scenario", out) == out
+    assert json.loads(out.read_text()) == {"p50": 1.5}
+    with pytest.raises(FileExistsError, match="never overwritten"):
+        results_file.save({"p50": 9.9}, "scenario", out)
+    assert json.loads(out.read_text()) == {"p50": 1.5}
+
+
+def test_by_default_a_new_stamped_file_in_the_untracked_local_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(results_file, "LOCAL", tmp_path / "local")
+    path = results_file.save({"n": 1}, "process-jobs")
+    assert path.parent == tmp_path / "local" and path.name.startswith("process-jobs-") and path.suffix == ".json"
+    root = Path(results_file.__file__).parent
+    assert "benchmarks/results/local/" in (root.parent / ".gitignore").read_text().splitlines()

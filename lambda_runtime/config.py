@@ -47,6 +47,7 @@ class Settings(NamedTuple):
     defer_margin_ms: int = 100
     defer_max_abandoned: int = 8
     defer_processes: int = 1
+    defer_processes_at_init: bool = False
     defer_overrun: str = "abandon"
     defer_when_full: str = "raise"
     defer_on_error: bool = True
@@ -88,6 +89,7 @@ class Settings(NamedTuple):
             defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _bounded(int, 1_000_000)),
             defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _bounded(int, _LONGEST_S * 1000)),
             defer_processes=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES", default_processes(memory), _bounded(int, 64)),
+            defer_processes_at_init=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT", False, _boolean),
             defer_max_abandoned=env.parse("LAMBDA_RUNTIME_DEFER_MAX_ABANDONED", 8, _non_negative_int),
             defer_overrun=env.choice("LAMBDA_RUNTIME_DEFER_OVERRUN", "abandon", OVERRUN_POLICIES),
             defer_when_full=env.choice("LAMBDA_RUNTIME_DEFER_WHEN_FULL", "raise", WHEN_FULL_POLICIES),

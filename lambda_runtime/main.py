@@ -70,6 +70,7 @@ environment (read once at start; a bad value stops the runtime with an error nam
                                       its deadline
     LAMBDA_RUNTIME_DEFER_MAX_ABANDONED  hung jobs' threads allowed at once before a restart in place (default: 8)
     LAMBDA_RUNTIME_DEFER_PROCESSES    worker processes for executor="process" jobs (default: memory / 1769 MB)
+    LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT  start them at init, not on first use (default: false)
     LAMBDA_RUNTIME_DEFER_ON_ERROR     run jobs deferred before a handler error (default: true)
     LAMBDA_RUNTIME_POST_TIMEOUT       seconds for a /response or /error post (default: 10)
     LAMBDA_RUNTIME_RETRY_ATTEMPTS     attempts per Runtime API call (default: 5)

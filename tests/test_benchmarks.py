@@ -148,3 +148,14 @@ def test_free_threaded_scenario_runs_the_runtime_under_the_given_interpreter(tmp
     assert all(figures["n"] == 1 for figures in result["billed_ms"].values())
     logs = {mode: (tmp_path / f"free-threaded-{mode}.log").read_text() for mode in free_threaded.MODES}
     assert "thread jobs run in parallel" in logs["nogil"] and "but the GIL is enabled" in logs["gil"]
+
+
+def test_process_start_scenario_compares_cold_starts_of_both_modes(tmp_path):
+    from benchmarks import process_start
+
+    result = process_start.run(starts=1, workdir=tmp_path)
+    for mode in process_start.MODES:
+        figures = result["ms"][mode]
+        assert all(figures[key]["n"] == 1 for key in figures)
+        assert figures["cold_total_ms"]["p50"] == figures["init_ms"]["p50"] + figures["first_billed_ms"]["p50"]
+    assert "at init" in process_start.render(result)

@@ -36,6 +36,7 @@ def test_values_are_parsed_and_normalised():
             "LAMBDA_RUNTIME_DEFER_WORKERS": "8",
             "LAMBDA_RUNTIME_DEFER_OVERRUN": "EXIT",
             "LAMBDA_RUNTIME_DEFER_ON_ERROR": "false",
+            "LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT": "true",
         }
     )
     assert settings.log_format == "JSON"
@@ -44,6 +45,7 @@ def test_values_are_parsed_and_normalised():
     assert settings.defer_workers == 8
     assert settings.defer_overrun == "exit"
     assert settings.defer_on_error is False
+    assert settings.defer_processes_at_init is True
 
 
 def test_log_level_falls_back_to_log_level_variable():
@@ -91,6 +93,7 @@ def test_settings_are_frozen():
         ("LAMBDA_RUNTIME_DEFER_MAX_PENDING", "-1"),
         ("_LAMBDA_TELEMETRY_LOG_FD", "-1"),
         ("LAMBDA_RUNTIME_DEFER_ON_ERROR", "maybe"),
+        ("LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT", "soon"),
     ],
 )
 def test_bad_values_name_the_variable(name, value):

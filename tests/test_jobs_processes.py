@@ -110,6 +110,12 @@ def test_two_vcpus_worth_of_memory_runs_two_jobs_at_once(serve, tmp_path):
     assert {(tmp_path / name).read_text().split()[0] for name in "ab"} != {""}
 
 
+@pytest.mark.parametrize(("at_init", "workers"), [("false", []), ("true", ["lambda_runtime.jobs.worker"] * 2)])
+def test_workers_start_on_first_use_or_at_init_when_asked(serve, at_init, workers):
+    emu = serve("cpu_jobs.children", memory_size=3538, env={"LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT": at_init})
+    assert emu.invoke({}).json() == workers  # the first invocation, before any process job
+
+
 def test_the_pool_size_follows_the_memory_not_the_host():
     assert [default_processes(mb) for mb in (128, 1769, 3008, 3538, 10240)] == [1, 1, 2, 2, 6]
 

@@ -86,6 +86,15 @@ def cold(event: Event, context: Any) -> None:
     return None
 
 
+def cold_process_jobs(event: Event, context: Any) -> dict[str, bool]:
+    """`k` pure-Python process jobs of `ms`; ``{"exit": true}`` ends the process (the next event starts cold)."""
+    if event.get("exit"):
+        os._exit(0)
+    for _ in range(event["k"]):
+        context.defer(spin, int(event["ms"] * event["ipm"]), executor="process")
+    return RESULT
+
+
 def hang(event: Event, context: Any) -> None:
     """Leaves a deferred job that ignores its cancellation and never ends (for the "after hung jobs" scenario)."""
     context.defer(time.sleep, 3600)

@@ -46,15 +46,18 @@ class JobRunner:
     def from_settings(
         cls, settings: Settings, replace_process: Callable[[], NoReturn], telemetry_fd: int | None = None
     ) -> JobRunner:
+        processes = ProcessExecutor(
+            settings.defer_processes, settings.task_root, settings.log_format, settings.log_level, telemetry_fd
+        )
+        if settings.defer_processes_at_init:
+            processes.start()
         return cls(
             Workers(settings.defer_workers, settings.defer_max_abandoned),
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
             settings.defer_margin_ms,
             settings.defer_overrun,
             replace_process,
-            processes=ProcessExecutor(
-                settings.defer_processes, settings.task_root, settings.log_format, settings.log_level, telemetry_fd
-            ),
+            processes=processes,
         )
 
     def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:

@@ -79,7 +79,8 @@ class WorkerProcess:
 
 
 class ProcessExecutor:
-    """`size` worker processes, started on first use, each driven by one dispatcher thread while it runs a job."""
+    """`size` worker processes, started on first use (or at init: `start`), each driven by one dispatcher thread
+    while it runs a job."""
 
     def __init__(
         self, size: int, task_root: str, log_format: str, log_level: str, telemetry_fd: int | None = None
@@ -90,6 +91,18 @@ class ProcessExecutor:
         self._idle: list[WorkerProcess] = []
         self._started: set[WorkerProcess] = set()
         self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start every worker now (LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT): they boot while init goes on."""
+        for _ in range(self.size - len(self._started)):
+            try:
+                worker = WorkerProcess(*self._spawn_args)
+            except OSError as error:  # the first process job will try again, and fail with this error if it must
+                logger.warning("could not start a worker process at init: %s", error)
+                return
+            with self._lock:
+                self._started.add(worker)
+                self._idle.append(worker)
 
     def call(self, job: Job) -> str:
         """Run `job` in a worker process (in a dispatcher thread); returns its outcome."""

@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import MutableMapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import requests
 
@@ -23,7 +23,6 @@ from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, 
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
-from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next, restart_with_next_sent
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -113,9 +112,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
     log_gil_state()
-    jobs = JobRunner.from_settings(
-        settings, lambda: restart_with_next_sent(settings.runtime_api, environ), telemetry_fd=usable_fd
-    )
+    jobs = JobRunner.from_settings(settings, lambda: _restart_in_place(settings, environ), telemetry_fd=usable_fd)
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
@@ -127,6 +124,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
             return failed
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
+            from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next  # only after a restart in place
+
             environ.pop(PENDING_NEXT_FD, None)
             loop.run_once(read_pending_next(settings.pending_next_fd, settings.runtime_api))
         loop.run_forever()
@@ -166,6 +165,12 @@ def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         return 130
+
+
+def _restart_in_place(settings: Settings, environ: MutableMapping[str, str]) -> NoReturn:
+    from lambda_runtime.restart import restart_with_next_sent  # imported by the rare restart, not at every cold start
+
+    restart_with_next_sent(settings.runtime_api, environ)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -109,3 +109,46 @@ def test_settings_that_make_no_sense_stop_the_start_naming_the_variable(name, va
     assert result.returncode == 2
     assert f"{name}={value!r} is invalid" in result.stderr and "Traceback" not in result.stderr
     assert api.seen == []  # refused before the first /next
+
+
+# --- cold start: what a plain handler's runtime imports (issue 18, point 3) ----------------------------------------
+
+# Needed only by a feature a plain function does not use: each waits for that feature's first use.
+LAZY_MODULES = [
+    "lambda_runtime.web",  # ASGI/WSGI adapters
+    "lambda_runtime.jobs.aio",  # async jobs
+    "lambda_runtime.jobs.frames",  # executor="process" jobs (pickle)
+    "lambda_runtime.jobs.worker",
+    "lambda_runtime.lifecycle.snapstart",  # AWS_LAMBDA_INITIALIZATION_TYPE=snap-start
+    "lambda_runtime.lifecycle.extension",  # LAMBDA_RUNTIME_SHUTDOWN_EXTENSION
+    "lambda_runtime.concurrency",  # AWS_LAMBDA_MAX_CONCURRENCY
+    "lambda_runtime.supervisor",
+    "lambda_runtime.json_logs",  # AWS_LAMBDA_LOG_FORMAT=JSON
+    "lambda_runtime.telemetry_log",  # Lambda's telemetry descriptor
+    "lambda_runtime.retries",  # the first failed Runtime API call
+    "lambda_runtime.restart",  # a restart in place
+    "tenacity",
+    "pythonjsonlogger",
+]
+# Beyond what `import requests` loads, the only modules from outside the runtime a plain start may load.
+ALLOWED_BEYOND_REQUESTS = {
+    "runpy",  # python -m
+    "contextvars",  # the request id of log lines, the current job
+    "_contextvars",
+    "signal",  # SIGTERM is handled from the start
+    "ctypes",  # the first invocation's _X_AMZN_TRACE_ID, written without glibc's leak (environ.py)
+    "_ctypes",
+    "ctypes._endian",
+}
+
+
+def test_a_plain_handler_starts_without_the_modules_of_features_it_does_not_use(serve):
+    # Every module imported before the first /next is cold-start time: asyncio, subprocess, pickle, multiprocessing,
+    # tenacity... must wait for the feature that needs them. A top-level import re-added anywhere fails this.
+    loaded = set(serve("startup_modules.handler").invoke({}).json())
+    probe = [sys.executable, "-c", "import json, sys, requests; print(json.dumps(sorted(sys.modules)))"]
+    with_requests = set(json.loads(subprocess.run(probe, capture_output=True, text=True, check=True).stdout))
+    assert {"requests", "lambda_runtime.main", "lambda_runtime.jobs.phase"} <= loaded  # it did see the runtime
+    assert sorted(name for name in LAZY_MODULES if name in loaded) == []
+    others = {name for name in loaded - with_requests if not name.startswith("lambda_runtime")}
+    assert sorted(others - ALLOWED_BEYOND_REQUESTS) == []

@@ -13,14 +13,12 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 from typing import Any
 
 from lambda_runtime.errors import ProcessJobError
 from lambda_runtime.jobs.call import log_and_hook
-from lambda_runtime.jobs.frames import read_frame, write_frame
 from lambda_runtime.jobs.hooks import call_error_hooks
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.workers import Workers
@@ -34,6 +32,8 @@ class WorkerProcess:
     """One worker: jobs go down its stdin, outcomes come back on a pipe of their own; its output is the runtime's."""
 
     def __init__(self, task_root: str, log_format: str, log_level: str, telemetry_fd: int | None) -> None:
+        import subprocess  # on the first process job, not at every cold start (most functions never start one)
+
         reply_read, reply_write = os.pipe()
         # The worker logs where the runtime does: framed records on Lambda's telemetry descriptor, else stdout.
         telemetry = [] if telemetry_fd is None else [telemetry_fd]
@@ -51,6 +51,8 @@ class WorkerProcess:
 
     def run(self, request: tuple[Any, ...]) -> tuple[str, tuple[str, str] | None]:
         """Send one job and wait for its outcome; EOFError or OSError if the worker died meanwhile."""
+        from lambda_runtime.jobs.frames import read_frame, write_frame  # pickle: loaded with the first process job
+
         assert self.process.stdin is not None
         write_frame(self.process.stdin, request)
         outcome: tuple[str, tuple[str, str] | None] = read_frame(self.replies)

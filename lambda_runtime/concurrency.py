@@ -135,6 +135,11 @@ class ManagedInstance:
         """LMI's restart: no new events; the invocations in flight post their results; then the process exits."""
         with self._lock:
             self._stopping = True
+            logger.critical(
+                "No new events: %d invocations in flight post their results, then the runtime exits with status 1 "
+                "and Lambda starts a fresh environment",
+                self._in_flight,
+            )
             while self._in_flight:
                 self._lock.wait()
-        exit_now(1)
+            exit_now(1)  # with the lock held: a worker whose /next returns now cannot start serving it

@@ -4,10 +4,13 @@ emulator's LMI mode."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
@@ -89,3 +92,71 @@ def test_a_hung_handler_times_out_without_stopping_the_environment_or_the_others
         again = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(4)))
     assert [a.status_code for a in again] == [200] * 4
     assert emulator.runtime_pids() == pids
+
+
+def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Poll an observable condition (a barrier, not a timing assumption): generous bound, fails loudly."""
+    give_up = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < give_up, f"still waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"}, {"LAMBDA_RUNTIME_DEFER_MAX_ABANDONED": "0"}],
+    ids=["overrun-exit", "too-many-abandoned"],
+)
+def test_exit_stops_taking_events_lets_the_invocations_in_flight_finish_then_exits_1(
+    serve: Any, tmp_path: Path, policy: dict[str, str]
+) -> None:
+    # The margin leaves a deferred job 1 s of its invocation's 30: it overruns while the hung handler still runs.
+    env = {**policy, "LAMBDA_RUNTIME_DEFER_MARGIN_MS": "29000"}
+    emulator = serve("managed.route", max_concurrency=2, timeout=30, env=env)
+    release_handler, release_job = tmp_path / "release-handler", tmp_path / "release-job"
+    with ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(_invoke, emulator, {"do": "hang", "release": str(release_handler)})
+        emulator.wait_for_output("hanging until")
+        (pid,) = emulator.runtime_pids()
+        deferring = _invoke(emulator, {"do": "defer", "started": str(tmp_path / "s"), "release": str(release_job)})
+        assert deferring.status_code == 200  # answered at once; its job overruns after the response
+        emulator.wait_for_output("invocations in flight post their results")
+        assert emulator.runtime_pids() == [pid] and not hung.done()  # it waits for the invocation in flight
+        release_handler.touch()
+        answer = hung.result()
+    assert answer.status_code == 200 and answer.json()["late"] is True  # posted its own result, not cut short
+    assert emulator.record(answer.headers["X-Amzn-RequestId"]).status == "success"
+    environment = emulator.server.pool.envs[0]
+    _wait_until(lambda: not emulator.runtime_pids(), "the runtime to exit")
+    assert environment.last_returncode == 1
+    fresh = _invoke(emulator, {"do": "echo"})  # the next event gets a fresh environment
+    assert fresh.status_code == 200 and fresh.json()["pid"] != pid
+    assert emulator.record(fresh.headers["X-Amzn-RequestId"]).init_ms is not None
+    assert not release_job.exists()  # the overrunning job was still blocked: the exit, not its end, stopped it
+
+
+def test_a_workers_next_failures_are_retried_on_its_own_while_another_worker_is_busy(
+    serve: Any, tmp_path: Path
+) -> None:
+    emulator = serve("managed.route", max_concurrency=2, timeout=30)
+    release = tmp_path / "release"
+    faults = [{"next": "500*2"}, {"next": "500"}, {"next": "reset*2"}, {"next": "500*3"}]
+    with ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(_invoke, emulator, {"do": "hang", "release": str(release)})
+        emulator.wait_for_output("hanging until")  # one worker is busy: the other alone meets every fault
+        answers = [emulator.invoke({"do": "echo", "n": n}, faults=fault) for n, fault in enumerate(faults)]
+        release.touch()  # the busy worker's connection was not disturbed by the other's failures
+        assert hung.result().status_code == 200
+    assert [answer.status_code for answer in answers] == [200] * len(faults)
+    assert all("X-Amz-Function-Error" not in answer.headers for answer in answers)
+    retried = [line for line in _json_lines(emulator.runtime_output()) if "retrying" in line.get("message", "")]
+    assert len(retried) >= 2 + 1 + 3  # each injected 500 was one failed attempt of that worker's own client
+    # Both workers still serve: two invocations that wait for one another.
+    (tmp_path / "both").mkdir()
+    gathered = {"do": "gather", "dir": str(tmp_path / "both"), "parties": 2}
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda n: _invoke(emulator, {**gathered, "n": n}), range(2)))
+    assert all(answer.json()["all_arrived"] for answer in together)
+    records = emulator.records()
+    assert len(records) == 2 + len(faults) + 1 and all(r.status == "success" for r in records)
+    assert sum(r.init_ms is not None for r in records) == 1  # one environment served them all

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+from lambda_runtime import DeferRejected
 from lambda_runtime.logs import current_trace_id
 
 logger = logging.getLogger("managed")
@@ -71,7 +72,15 @@ def gather(event, context):
 
 def route(event, context):
     """One handler string, several behaviours: `event["do"]` names the function above to run."""
-    ops = {"hang": hang, "echo": echo, "environ": environ, "crash": crash, "gather": gather}
+    ops = {
+        "hang": hang,
+        "echo": echo,
+        "environ": environ,
+        "crash": crash,
+        "gather": gather,
+        "defer": defer_blocking,
+        "defer_many": defer_many,
+    }
     return ops[event["do"]](event, context)
 
 
@@ -82,3 +91,18 @@ def crash(event, context):
 
 def environ(event, context):
     return {name: os.environ.get(name) for name in ("AWS_LAMBDA_MAX_CONCURRENCY", "AWS_LAMBDA_LOG_FORMAT")}
+
+
+def defer_many(event, context):
+    """Defers `count` jobs that log when they run; says which `defer` calls were refused, and why."""
+
+    def job(number):
+        logger.warning("job %s of %s ran", number, context.aws_request_id)
+
+    refused = []
+    for number in range(event["count"]):
+        try:
+            context.defer(job, number, job_name=f"job-{number}")
+        except DeferRejected as error:
+            refused.append(str(error))
+    return {"requestId": context.aws_request_id, "refused": refused}

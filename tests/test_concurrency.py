@@ -3,7 +3,9 @@ emulator's LMI mode."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -163,3 +165,63 @@ def test_a_workers_next_failures_are_retried_on_its_own_while_another_worker_is_
     records = emulator.records()
     assert len(records) == 2 + len(faults) + 1 and all(r.status == "success" for r in records)
     assert sum(r.init_ms is not None for r in records) == 1  # one environment served them all
+
+
+def test_jobs_waiting_for_a_free_worker_are_bounded_over_all_invocations_and_the_refusal_is_seen(
+    serve: Any, tmp_path: Path
+) -> None:
+    env = {"LAMBDA_RUNTIME_DEFER_WORKERS": "1", "LAMBDA_RUNTIME_DEFER_MAX_QUEUED": "2"}
+    emulator = serve("managed.route", max_concurrency=2, timeout=30, env=env)
+    started, release = tmp_path / "started", tmp_path / "release"
+    holder = _invoke(emulator, {"do": "defer", "started": str(started), "release": str(release)})
+    _wait_until(started.exists, "the first invocation's job to hold the pool's only thread")
+    # start_now: queued in the handler, so that they wait in the pool by the time the next invocation defers.
+    queued = _invoke(emulator, {"do": "defer_many", "count": 2, "start_now": True})
+    refused = _invoke(emulator, {"do": "defer_many", "count": 1, "start_now": True})
+    assert queued.json()["refused"] == []  # two jobs wait behind the holder: the bound
+    assert refused.json()["refused"] == [
+        "deferred job 'job-0' rejected: 2 jobs of this and other invocations already wait for a free worker "
+        "(LAMBDA_RUNTIME_DEFER_MAX_QUEUED=2)"
+    ]
+    release.touch()
+    ids = [answer.headers["X-Amzn-RequestId"] for answer in (holder, queued, refused)]
+
+    def summaries() -> dict[str, dict[str, Any]]:
+        lines = _json_lines(emulator.runtime_output())
+        return {line["requestId"]: line for line in lines if line.get("message", "").startswith("Deferred jobs:")}
+
+    _wait_until(lambda: set(ids) <= set(summaries()), "the three invocations' job summaries")
+    by_id = summaries()
+    assert [(by_id[i]["ok"], by_id[i]["rejected"]) for i in ids] == [(1, 0), (2, 0), (0, 1)]
+    ran = [line["message"] for line in _json_lines(emulator.runtime_output()) if line.get("logger") == "managed"]
+    ran = [message for message in ran if message.endswith(" ran")]
+    assert sorted(ran) == [f"job 0 of {ids[1]} ran", f"job 1 of {ids[1]} ran"]
+
+
+def test_readmes_trace_recipe_passes_each_invocations_own_trace_header_on(serve: Any) -> None:
+    received: dict[str, str | None] = {}
+
+    class Downstream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received[self.path] = self.headers.get("X-Amzn-Trace-Id")
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Downstream) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        emulator = serve("managed.route", max_concurrency=4)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        sent = {f"/{n}": f"Root=1-6750{n:04x}-{n:024x};Parent={n:016x};Sampled=1" for n in range(8)}
+
+        def call(path: str) -> requests.Response:
+            event = {"do": "traced", "url": url + path}
+            return emulator.invoke(event, headers={"X-Amzn-Trace-Id": sent[path]}, timeout=60)
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = dict(zip(sent, pool.map(call, sent), strict=True))
+        server.shutdown()
+    assert received == sent  # each downstream call carried its own invocation's header
+    assert {path: answer.json()["traceHeader"] for path, answer in answers.items()} == sent

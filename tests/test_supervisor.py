@@ -75,3 +75,13 @@ def test_a_403_from_init_error_means_another_worker_reported_it_first() -> None:
     assert result.returncode == 1
     assert [seen.path for seen in api.seen] == ["/2018-06-01/runtime/init/error"]  # not retried
     assert "Could not report the init error" not in result.stdout + result.stderr
+
+
+def test_one_thread_per_process_sets_the_trace_variable_as_awslambdarics_processes_do(serve: Any) -> None:
+    # 2 processes x 1 thread: each serves one invocation at a time, so the X-Ray SDK and Powertools Tracer, which
+    # read _X_AMZN_TRACE_ID, work unchanged there (with several threads per process it is never set).
+    emulator = serve("managed.route", max_concurrency=2, env={"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"})
+    for n in range(4):
+        header = f"Root=1-67500000-{n:024x};Parent={n:016x};Sampled=1"
+        answer = emulator.invoke({"do": "trace_ids"}, headers={"X-Amzn-Trace-Id": header})
+        assert answer.json()["traceId"] == answer.json()["environTraceId"] == header

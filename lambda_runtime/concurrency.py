@@ -16,7 +16,9 @@ of its own, and the jobs on the shared bounded pool. A slot is never held by def
 
 The restart in place (`LAMBDA_RUNTIME_DEFER_OVERRUN=exit`, or too many abandoned jobs) would cut the other invocations
 short, so here it means: stop fetching events, let every invocation in flight post its result, then exit with status 1;
-Lambda starts a fresh environment for the next events.
+Lambda starts a fresh environment for the next events. The Runtime API cannot take back a `/next` already waiting:
+an event it brings before the exit is served first (counted in flight); one it brings at the very moment of the exit
+fails, as Lambda fails the invocations of any environment that exits.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Handlers for Lambda Managed Instances tests: several invocations at once in one runtime process."""
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
@@ -83,6 +84,7 @@ def route(event, context):
         "defer_many": defer_many,
         "traced": traced,
         "trace_ids": trace_ids,
+        "semaphore": semaphore,
     }
     return ops[event["do"]](event, context)
 
@@ -121,3 +123,12 @@ def traced(event, context):
 
 def trace_ids(event, context):
     return {"pid": os.getpid(), "traceId": current_trace_id(), "environTraceId": os.environ.get("_X_AMZN_TRACE_ID")}
+
+
+def semaphore(event, context):
+    """Whether a POSIX semaphore can be made here: multiprocessing's primitives need a writable /dev/shm."""
+    try:
+        multiprocessing.Lock()
+    except OSError as error:
+        return {"pid": os.getpid(), "lock": f"OSError: {error}"}
+    return {"pid": os.getpid(), "lock": "ok"}

@@ -5,8 +5,10 @@ Closed loop, N clients against the emulator's LMI mode (``max_concurrency=N``, o
 page shared by forked processes once), peak of samples taken during the run. Runtimes, side by side in one run:
 ours with threads, ours with process workers (``LAMBDA_RUNTIME_WORKER_PROCESSES``), awslambdaric 4.x's
 multi-concurrent mode (one forked process per slot). Handlers: I/O-bound (sleep 20 ms) at N = 16 and 64, and
-CPU-bound (20 ms of pure-Python loop) at N = 4 (threads, 2 processes x 2 threads, 4 processes).
-Writes ``benchmarks/results/lmi-<UTC time>.json`` (never an existing file).
+CPU-bound (20 ms of pure-Python loop) at N = 4 (threads, 2 processes x 2 threads, 4 processes), in interleaved
+rounds (each configuration once per round, ``--rounds``, default 3) so that the machine's drift hits them alike; its
+rows give the median round, and every round's figure.
+Writes ``benchmarks/results/local/lmi-<UTC time>.json`` (never an existing file; published results are not touched).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ def _base_env() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lmi", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 s per measurement instead of 8")
-    parser.add_argument("--out", type=Path, help="where to write the JSON (default: a new file in results/)")
+    parser.add_argument("--out", type=Path, help="where to write the JSON (default: a new file in results/local/)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the CPU-bound case")
     args = parser.parse_args(argv)
     seconds = 3.0 if args.quick else 8.0
     io_event = {"kind": "io", "c_ms": 20, "ipm": 0}
@@ -115,11 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         for runtime, processes in (("ours", 1), ("ours", min(n, 16)), ("awslambdaric", 1)):
             rows.append({"handler": "io-20ms", **run(runtime, n, io_event, seconds, processes)})
             print(json.dumps(rows[-1]), flush=True)
-    for runtime, processes in (("ours", 1), ("ours", 2), ("ours", 4), ("awslambdaric", 1)):
-        rows.append({"handler": "cpu-20ms", **run(runtime, 4, cpu_event, seconds, processes)})
-        print(json.dumps(rows[-1]), flush=True)
+    rows += cpu_rows(cpu_event, seconds, args.rounds)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or Path(__file__).parent / "results" / f"lmi-{stamp}.json"
+    out = args.out or Path(__file__).parent / "results" / "local" / f"lmi-{stamp}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         raise SystemExit(f"{out} exists: results are never overwritten")
     meta = {"date": stamp, "seconds": seconds, "cpus": psutil.cpu_count(), "python": sys.version.split()[0]}
@@ -127,6 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(rows))
     print(f"written: {out}")
     return 0
+
+
+def cpu_rows(event: dict[str, Any], seconds: float, rounds: int) -> list[dict[str, Any]]:
+    """The CPU-bound configurations, interleaved: one row each, the median round's throughput and every round's."""
+    configs = (("ours", 1), ("ours", 2), ("ours", 4), ("awslambdaric", 1))
+    measured: dict[tuple[str, int], list[dict[str, Any]]] = {config: [] for config in configs}
+    for _ in range(rounds):
+        for runtime, processes in configs:
+            measured[(runtime, processes)].append(run(runtime, 4, event, seconds, processes))
+            print(json.dumps({"handler": "cpu-20ms", **measured[(runtime, processes)][-1]}), flush=True)
+    rows = []
+    for results in measured.values():
+        middle = sorted(results, key=lambda row: row["throughput"])[len(results) // 2]
+        rows.append({"handler": "cpu-20ms", **middle, "rounds": [row["throughput"] for row in results]})
+    return rows
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
@@ -141,6 +158,11 @@ def summary(rows: list[dict[str, Any]]) -> str:
                 speed = row["throughput"] / theirs["throughput"]
                 ratio = f"  throughput x{speed:.2f}, RSS x{row['rss_mb'] / theirs['rss_mb']:.2f}"
                 ratio += f", PSS x{row['pss_mb'] / theirs['pss_mb']:.2f}"
+            threads = by.get("ours-threads")
+            if threads and name.startswith("ours-") and name != "ours-threads":
+                ratio += f"; throughput x{row['throughput'] / threads['throughput']:.2f} of threads'"
+            if "rounds" in row:
+                ratio += f"  rounds {row['rounds']}"
             lines.append(
                 f"{handler} N={n:<3} {name:<14} {row['throughput']:8.1f} inv/s  RSS {row['rss_mb']:7.1f} MB  "
                 f"PSS {row['pss_mb']:7.1f} MB{ratio}"

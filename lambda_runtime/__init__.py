@@ -4,6 +4,7 @@ from lambda_runtime.context import LambdaContext
 from lambda_runtime.errors import DeferRejected, LambdaRuntimeError, ProcessJobError
 from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
 from lambda_runtime.lifecycle.shutdown import on_shutdown
+from lambda_runtime.logs import current_trace_id
 from lambda_runtime.streaming import StreamingResponse
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "__version__",
     "after_jobs",
     "current_job",
+    "current_trace_id",
     "on_job_error",
     "on_shutdown",
 ]

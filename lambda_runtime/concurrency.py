@@ -4,9 +4,11 @@ N worker threads share the handler (imported once) and the deferred-job pool; ea
 own Runtime API connection and runs next → handler → response on its own. awslambdaric 4.x starts a process per slot
 instead (lambda_multi_concurrent_utils.py); threads cost one interpreter, which suits I/O-bound handlers.
 
-Per-invocation state lives in contextvars only: `_X_AMZN_TRACE_ID` is never written (AWS documents it unusable with
-several invocations in one process; `logs.current_trace_id()` gives the trace id instead), and a thread started without
-a context gets no request id rather than another invocation's.
+Per-invocation state lives in contextvars only: with several workers `_X_AMZN_TRACE_ID` is never written (AWS
+documents it unusable with several invocations in one process; `current_trace_id()` gives the trace id instead), and a
+thread started without a context gets no request id rather than another invocation's. A process with one worker (P
+processes x 1 thread, supervisor.py) serves one invocation at a time, as each of awslambdaric 4.x's processes does, and
+sets it as awslambdaric does there (AWS: lambda-managed-instances-python-runtime, "Request context").
 
 Nothing is frozen between invocations, so a worker posts its result and goes straight back to `/next`: the invocation's
 post-response phase (join its jobs by their deadline, log the summary, the after-jobs hooks) runs on a drainer thread
@@ -14,7 +16,9 @@ of its own, and the jobs on the shared bounded pool. A slot is never held by def
 
 The restart in place (`LAMBDA_RUNTIME_DEFER_OVERRUN=exit`, or too many abandoned jobs) would cut the other invocations
 short, so here it means: stop fetching events, let every invocation in flight post its result, then exit with status 1;
-Lambda starts a fresh environment for the next events.
+Lambda starts a fresh environment for the next events. The Runtime API cannot take back a `/next` already waiting:
+an event it brings before the exit is served first (counted in flight); one it brings at the very moment of the exit
+fails, as Lambda fails the invocations of any environment that exits.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import NoReturn
 
 import requests
@@ -66,9 +70,16 @@ class ManagedInstance:
     """`count` workers, each with its own client; `run()` returns the exit status once none can serve any more."""
 
     def __init__(
-        self, settings: Settings, handler: Handler, new_client: Callable[[], RuntimeClient], count: int
+        self,
+        settings: Settings,
+        handler: Handler,
+        new_client: Callable[[], RuntimeClient],
+        count: int,
+        environ: MutableMapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
+        # The process environment for `_X_AMZN_TRACE_ID` only with one worker: one invocation at a time here.
+        self.environ = environ if count == 1 else None
         self.handler = handler
         self.new_client = new_client
         self.count = count
@@ -90,8 +101,9 @@ class ManagedInstance:
 
     def _work(self) -> None:
         client = self.new_client()
-        # Each worker's own mapping: the trace id written there reaches no other invocation, nor os.environ.
-        loop = InvocationLoop(client, self.handler, self.settings, self.jobs, {})
+        # Else each worker's own mapping: the trace id written there reaches no other invocation, nor os.environ.
+        environ = self.environ if self.environ is not None else {}
+        loop = InvocationLoop(client, self.handler, self.settings, self.jobs, environ)
         while not self._stopping:
             try:
                 invocation = client.next_invocation()
@@ -135,6 +147,11 @@ class ManagedInstance:
         """LMI's restart: no new events; the invocations in flight post their results; then the process exits."""
         with self._lock:
             self._stopping = True
+            logger.critical(
+                "No new events: %d invocations in flight post their results, then the runtime exits with status 1 "
+                "and Lambda starts a fresh environment",
+                self._in_flight,
+            )
             while self._in_flight:
                 self._lock.wait()
-        exit_now(1)
+            exit_now(1)  # with the lock held: a worker whose /next returns now cannot start serving it

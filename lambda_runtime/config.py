@@ -44,6 +44,7 @@ class Settings(NamedTuple):
     retry_max_delay_s: float = 10.0
     defer_workers: int = 4
     defer_max_pending: int = 64
+    defer_max_queued: int = 1024  # jobs waiting for a free worker, every invocation's together
     defer_margin_ms: int = 100
     defer_max_abandoned: int = 8
     defer_processes: int = 1
@@ -67,6 +68,7 @@ class Settings(NamedTuple):
         handler = handler or env.text("_HANDLER", "")
         memory = env.parse("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 128, _bounded(int, 1_048_576))
         max_concurrency = env.parse("AWS_LAMBDA_MAX_CONCURRENCY", 0, _bounded(int, 4096))
+        max_pending = env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _bounded(int, 1_000_000))
         if not handler:
             raise ConfigError("_HANDLER is not set and no handler was given on the command line")
         return cls(
@@ -86,7 +88,9 @@ class Settings(NamedTuple):
             retry_attempts=env.parse("LAMBDA_RUNTIME_RETRY_ATTEMPTS", 5, _bounded(int, 100)),
             retry_max_delay_s=env.parse("LAMBDA_RUNTIME_RETRY_MAX_DELAY", 10.0, _bounded(float, _LONGEST_S)),
             defer_workers=env.parse("LAMBDA_RUNTIME_DEFER_WORKERS", 4, _bounded(int, 1024)),
-            defer_max_pending=env.parse("LAMBDA_RUNTIME_DEFER_MAX_PENDING", 64, _bounded(int, 1_000_000)),
+            defer_max_pending=max_pending,
+            # By default never below one invocation's own bound: one invocation at a time is limited as before.
+            defer_max_queued=env.parse("LAMBDA_RUNTIME_DEFER_MAX_QUEUED", max(1024, max_pending), _bounded(int, 10**7)),
             defer_margin_ms=env.parse("LAMBDA_RUNTIME_DEFER_MARGIN_MS", 100, _bounded(int, _LONGEST_S * 1000)),
             defer_processes=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES", default_processes(memory), _bounded(int, 64)),
             defer_processes_at_init=env.parse("LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT", False, _boolean),

@@ -63,7 +63,8 @@ environment (read once at start; a bad value stops the runtime with an error nam
                                       handlers (default: 1, threads only)
     LAMBDA_RUNTIME_DEFER_WORKERS      threads running deferred jobs (default: 4)
     LAMBDA_RUNTIME_DEFER_MAX_PENDING  jobs one invocation may defer (default: 64)
-    LAMBDA_RUNTIME_DEFER_WHEN_FULL    raise (default) or inline, past that bound
+    LAMBDA_RUNTIME_DEFER_MAX_QUEUED   jobs of all invocations waiting for a free worker (default: 1024)
+    LAMBDA_RUNTIME_DEFER_WHEN_FULL    raise (default) or inline, past either bound
     LAMBDA_RUNTIME_DEFER_MARGIN_MS    jobs end this long before the invocation's deadline (default: 100)
     LAMBDA_RUNTIME_DEFER_OVERRUN      abandon (default) or exit (restart in place), for a job still running at
                                       its deadline
@@ -117,7 +118,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
     if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (concurrency.py)
-        return _serve_concurrently(settings, handler)
+        return _serve_concurrently(settings, handler, environ)
     try:
         failed = before_first_event(settings, client, jobs)  # the shutdown extension, SnapStart
         if failed is not None:
@@ -140,14 +141,14 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     return 0  # pragma: no cover - run_forever only ends by raising
 
 
-def _serve_concurrently(settings: Settings, handler: Handler) -> int:
+def _serve_concurrently(settings: Settings, handler: Handler, environ: MutableMapping[str, str]) -> int:
     from lambda_runtime.concurrency import ManagedInstance
 
     def new_client() -> RuntimeClient:
         return RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
 
     try:
-        return ManagedInstance(settings, handler, new_client, settings.max_concurrency).run()
+        return ManagedInstance(settings, handler, new_client, settings.max_concurrency, environ).run()
     except Terminated:
         return 128 + signal.SIGTERM
     except KeyboardInterrupt:

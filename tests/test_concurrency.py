@@ -3,11 +3,16 @@ emulator's LMI mode."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
@@ -89,3 +94,134 @@ def test_a_hung_handler_times_out_without_stopping_the_environment_or_the_others
         again = list(pool.map(lambda n: _invoke(emulator, {"do": "echo", "n": n}), range(4)))
     assert [a.status_code for a in again] == [200] * 4
     assert emulator.runtime_pids() == pids
+
+
+def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    """Poll an observable condition (a barrier, not a timing assumption): generous bound, fails loudly."""
+    give_up = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < give_up, f"still waiting for {what}"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"}, {"LAMBDA_RUNTIME_DEFER_MAX_ABANDONED": "0"}],
+    ids=["overrun-exit", "too-many-abandoned"],
+)
+def test_exit_stops_taking_events_lets_the_invocations_in_flight_finish_then_exits_1(
+    serve: Any, tmp_path: Path, policy: dict[str, str]
+) -> None:
+    # The margin leaves a deferred job 1 s of its invocation's 30: it overruns while the hung handler still runs.
+    env = {**policy, "LAMBDA_RUNTIME_DEFER_MARGIN_MS": "29000"}
+    emulator = serve("managed.route", max_concurrency=2, timeout=30, env=env)
+    release_handler, release_job = tmp_path / "release-handler", tmp_path / "release-job"
+    with ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(_invoke, emulator, {"do": "hang", "release": str(release_handler)})
+        emulator.wait_for_output("hanging until")
+        (pid,) = emulator.runtime_pids()
+        deferring = _invoke(emulator, {"do": "defer", "started": str(tmp_path / "s"), "release": str(release_job)})
+        assert deferring.status_code == 200  # answered at once; its job overruns after the response
+        emulator.wait_for_output("invocations in flight post their results")
+        assert emulator.runtime_pids() == [pid] and not hung.done()  # it waits for the invocation in flight
+        release_handler.touch()
+        answer = hung.result()
+    assert answer.status_code == 200 and answer.json()["late"] is True  # posted its own result, not cut short
+    assert emulator.record(answer.headers["X-Amzn-RequestId"]).status == "success"
+    environment = emulator.server.pool.envs[0]
+    _wait_until(lambda: not emulator.runtime_pids(), "the runtime to exit")
+    assert environment.last_returncode == 1
+    fresh = _invoke(emulator, {"do": "echo"})  # the next event gets a fresh environment
+    assert fresh.status_code == 200 and fresh.json()["pid"] != pid
+    assert emulator.record(fresh.headers["X-Amzn-RequestId"]).init_ms is not None
+    assert not release_job.exists()  # the overrunning job was still blocked: the exit, not its end, stopped it
+
+
+def test_a_workers_next_failures_are_retried_on_its_own_while_another_worker_is_busy(
+    serve: Any, tmp_path: Path
+) -> None:
+    # Three attempts per call of a worker's client; past them the worker itself pauses and calls again.
+    emulator = serve("managed.route", max_concurrency=2, timeout=30, env={"LAMBDA_RUNTIME_RETRY_ATTEMPTS": "3"})
+    release = tmp_path / "release"
+    faults = [{"next": "500*2"}, {"next": "500"}, {"next": "reset*2"}, {"next": "500*4"}]
+    with ThreadPoolExecutor(1) as pool:
+        hung = pool.submit(_invoke, emulator, {"do": "hang", "release": str(release)})
+        emulator.wait_for_output("hanging until")  # one worker is busy: the other alone meets every fault
+        answers = [emulator.invoke({"do": "echo", "n": n}, faults=f, timeout=30) for n, f in enumerate(faults)]
+        release.touch()  # the busy worker's connection was not disturbed by the other's failures
+        assert hung.result().status_code == 200
+    assert [answer.status_code for answer in answers] == [200] * len(faults)
+    assert all("X-Amz-Function-Error" not in answer.headers for answer in answers)
+    messages = [line.get("message", "") for line in _json_lines(emulator.runtime_output())]
+    # Each injected 500 but the last of a client's three attempts is followed by a retry of that worker's client.
+    assert sum("retrying" in message for message in messages) >= 2 + 1 + 2 + 1
+    assert sum("this worker tries again" in message for message in messages) == 1  # the 500*4: past its client
+    # Both workers still serve: two invocations that wait for one another.
+    (tmp_path / "both").mkdir()
+    gathered = {"do": "gather", "dir": str(tmp_path / "both"), "parties": 2}
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda n: _invoke(emulator, {**gathered, "n": n}), range(2)))
+    assert all(answer.json()["all_arrived"] for answer in together)
+    records = emulator.records()
+    assert len(records) == 2 + len(faults) + 1 and all(r.status == "success" for r in records)
+    assert sum(r.init_ms is not None for r in records) == 1  # one environment served them all
+
+
+def test_jobs_waiting_for_a_free_worker_are_bounded_over_all_invocations_and_the_refusal_is_seen(
+    serve: Any, tmp_path: Path
+) -> None:
+    env = {"LAMBDA_RUNTIME_DEFER_WORKERS": "1", "LAMBDA_RUNTIME_DEFER_MAX_QUEUED": "2"}
+    emulator = serve("managed.route", max_concurrency=2, timeout=30, env=env)
+    started, release = tmp_path / "started", tmp_path / "release"
+    holder = _invoke(emulator, {"do": "defer", "started": str(started), "release": str(release)})
+    _wait_until(started.exists, "the first invocation's job to hold the pool's only thread")
+    # start_now: queued in the handler, so that they wait in the pool by the time the next invocation defers.
+    queued = _invoke(emulator, {"do": "defer_many", "count": 2, "start_now": True})
+    refused = _invoke(emulator, {"do": "defer_many", "count": 1, "start_now": True})
+    assert queued.json()["refused"] == []  # two jobs wait behind the holder: the bound
+    assert refused.json()["refused"] == [
+        "deferred job 'job-0' rejected: 2 jobs of this and other invocations already wait for a free worker "
+        "(LAMBDA_RUNTIME_DEFER_MAX_QUEUED=2)"
+    ]
+    release.touch()
+    ids = [answer.headers["X-Amzn-RequestId"] for answer in (holder, queued, refused)]
+
+    def summaries() -> dict[str, dict[str, Any]]:
+        lines = _json_lines(emulator.runtime_output())
+        return {line["requestId"]: line for line in lines if line.get("message", "").startswith("Deferred jobs:")}
+
+    _wait_until(lambda: set(ids) <= set(summaries()), "the three invocations' job summaries")
+    by_id = summaries()
+    assert [(by_id[i]["ok"], by_id[i]["rejected"]) for i in ids] == [(1, 0), (2, 0), (0, 1)]
+    ran = [line["message"] for line in _json_lines(emulator.runtime_output()) if line.get("logger") == "managed"]
+    ran = [message for message in ran if message.endswith(" ran")]
+    assert sorted(ran) == [f"job 0 of {ids[1]} ran", f"job 1 of {ids[1]} ran"]
+
+
+def test_readmes_trace_recipe_passes_each_invocations_own_trace_header_on(serve: Any) -> None:
+    received: dict[str, str | None] = {}
+
+    class Downstream(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            received[self.path] = self.headers.get("X-Amzn-Trace-Id")
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Downstream) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        emulator = serve("managed.route", max_concurrency=4)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        sent = {f"/{n}": f"Root=1-6750{n:04x}-{n:024x};Parent={n:016x};Sampled=1" for n in range(8)}
+
+        def call(path: str) -> requests.Response:
+            event = {"do": "traced", "url": url + path}
+            return emulator.invoke(event, headers={"X-Amzn-Trace-Id": sent[path]}, timeout=60)
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = dict(zip(sent, pool.map(call, sent), strict=True))
+        server.shutdown()
+    assert received == sent  # each downstream call carried its own invocation's header
+    assert {path: answer.json()["traceHeader"] for path, answer in answers.items()} == sent

@@ -91,6 +91,7 @@ def test_settings_are_frozen():
         ("LAMBDA_RUNTIME_DEFER_WORKERS", "0"),
         ("LAMBDA_RUNTIME_DEFER_WORKERS", "100000"),
         ("LAMBDA_RUNTIME_DEFER_MAX_PENDING", "-1"),
+        ("LAMBDA_RUNTIME_DEFER_MAX_QUEUED", "0"),
         ("_LAMBDA_TELEMETRY_LOG_FD", "-1"),
         ("LAMBDA_RUNTIME_DEFER_ON_ERROR", "maybe"),
         ("LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT", "soon"),
@@ -106,3 +107,18 @@ def test_missing_runtime_api_and_handler_are_named():
         Settings.from_environ({"_HANDLER": "a.b"})
     with pytest.raises(ConfigError, match="_HANDLER"):
         Settings.from_environ({"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:1"})
+
+
+def test_managed_instances_log_json_by_default_and_text_only_when_asked():
+    # Lambda Managed Instances always use JSON logs (each record names its request id): the runtime's default too.
+    assert Settings.from_environ({**BASE, "AWS_LAMBDA_MAX_CONCURRENCY": "4"}).log_format == "JSON"
+    assert (
+        Settings.from_environ({**BASE, "AWS_LAMBDA_MAX_CONCURRENCY": "4", "AWS_LAMBDA_LOG_FORMAT": "Text"}).log_format
+        == "Text"
+    )
+
+
+def test_the_shared_job_queue_bound_is_never_below_one_invocations_own():
+    assert Settings.from_environ(BASE).defer_max_queued == 1024
+    assert Settings.from_environ({**BASE, "LAMBDA_RUNTIME_DEFER_MAX_PENDING": "5000"}).defer_max_queued == 5000
+    assert Settings.from_environ({**BASE, "LAMBDA_RUNTIME_DEFER_MAX_QUEUED": "8"}).defer_max_queued == 8

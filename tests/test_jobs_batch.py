@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from lambda_runtime.errors import DeferRejected
 from lambda_runtime.jobs.batch import Batch, BatchPolicy
 from lambda_runtime.jobs.workers import Workers
 
@@ -176,3 +177,39 @@ def test_stop_returns_a_job_that_ignores_its_cancel_flag_at_the_end_of_the_budge
     started(batch, 1)
     assert batch.stop(clock.now) == [stubborn] and stubborn.cancelled  # the budget is spent: no wait
     release.set()
+
+
+def _fill(workers: Workers, clock: Clock) -> threading.Event:
+    """Another invocation's jobs: one holds the only thread until the event is set, one waits (bound 1: full)."""
+    other = Batch(workers, BatchPolicy(), "other", clock.now + 100, clock)
+    hold = threading.Event()
+    other.defer(hold.wait, (WAIT,), {}, name="holder")
+    other.defer(print, (), {}, name="waiting")
+    other.release()
+    started(other, 1)
+    return hold
+
+
+def test_defer_is_rejected_while_other_invocations_fill_the_shared_queue(clock):
+    workers = Workers(1, max_abandoned=10, max_queued=1)
+    hold = _fill(workers, clock)
+    batch = Batch(workers, BatchPolicy(), "req", clock.now + 100, clock)
+    with pytest.raises(DeferRejected, match="LAMBDA_RUNTIME_DEFER_MAX_QUEUED=1"):
+        batch.defer(print, (), {}, name="late")
+    hold.set()
+    batch.release()
+    assert batch.join().rejected == 1
+
+
+def test_a_held_job_released_into_a_full_queue_never_starts_and_says_why(clock, caplog):
+    workers = Workers(1, max_abandoned=10, max_queued=1)
+    batch = Batch(workers, BatchPolicy(), "req", clock.now + 100, clock)
+    ran = threading.Event()
+    held = batch.defer(ran.set, (), {}, name="held")  # taken: the queue was empty then
+    hold = _fill(workers, clock)  # other invocations fill it before this response is posted
+    with caplog.at_level(logging.WARNING, logger="lambda_runtime.deferred"):
+        batch.release()
+    assert held.outcome == "not_started" and not ran.is_set()
+    assert "'held' never started: 1 jobs of this and other invocations already wait" in caplog.text
+    hold.set()
+    assert batch.join().counts["not_started"] == 1

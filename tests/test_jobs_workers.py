@@ -84,3 +84,17 @@ def test_withdraw_takes_only_queued_jobs():
     workers.submit(third, print)
     assert workers.withdraw([first, second]) == [second]
     hold.set()
+
+
+def test_jobs_waiting_for_a_thread_are_bounded_and_an_idle_thread_takes_one_at_once():
+    workers = Workers(1, max_abandoned=0, max_queued=2)
+    hold, held = threading.Event(), threading.Event()
+    assert workers.submit(job("holder"), lambda: (held.set(), hold.wait(WAIT)))
+    assert held.wait(WAIT)  # the only thread is busy from now on
+    assert workers.submit(job("a"), print) and workers.submit(job("b"), print)
+    assert workers.waiting() == 2 and "2 jobs" in workers.full_reason()
+    assert not workers.submit(job("c"), print)  # refused, and nothing queued
+    assert workers.waiting() == 2
+    hold.set()
+    unbounded = Workers(1, max_abandoned=0)
+    assert all(unbounded.submit(job(), print) for _ in range(100)) and unbounded.full_reason() == ""

@@ -14,6 +14,7 @@ def test_all_is_pinned():
         "__version__",
         "after_jobs",
         "current_job",
+        "current_trace_id",
         "on_job_error",
         "on_shutdown",
     ]
@@ -23,3 +24,7 @@ def test_all_is_pinned():
 
 def test_current_job_is_none_outside_a_job():
     assert lambda_runtime.current_job() is None
+
+
+def test_current_trace_id_is_none_outside_an_invocation():
+    assert lambda_runtime.current_trace_id() is None

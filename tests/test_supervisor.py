@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
@@ -75,3 +78,31 @@ def test_a_403_from_init_error_means_another_worker_reported_it_first() -> None:
     assert result.returncode == 1
     assert [seen.path for seen in api.seen] == ["/2018-06-01/runtime/init/error"]  # not retried
     assert "Could not report the init error" not in result.stdout + result.stderr
+
+
+def test_one_thread_per_process_sets_the_trace_variable_as_awslambdarics_processes_do(serve: Any) -> None:
+    # 2 processes x 1 thread: each serves one invocation at a time, so the X-Ray SDK and Powertools Tracer, which
+    # read _X_AMZN_TRACE_ID, work unchanged there (with several threads per process it is never set).
+    emulator = serve("managed.route", max_concurrency=2, env={"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"})
+    for n in range(4):
+        header = f"Root=1-67500000-{n:024x};Parent={n:016x};Sampled=1"
+        answer = emulator.invoke({"do": "trace_ids"}, headers={"X-Amzn-Trace-Id": header})
+        assert answer.json()["traceId"] == answer.json()["environTraceId"] == header
+
+
+NO_SHM = shutil.which("unshare") is not None and os.geteuid() == 0
+
+
+@pytest.mark.skipif(not NO_SHM, reason="needs root and unshare(1) to hide /dev/shm in a mount namespace")
+def test_process_workers_serve_without_dev_shm(serve: Any, tmp_path: Path) -> None:
+    # As on Lambda: no usable /dev/shm. A read-only empty tmpfs hides the host's from the supervisor and its workers.
+    hide_shm = 'mount -t tmpfs -o ro,size=4k none /dev/shm && exec "$@"'
+    command = ["unshare", "-m", "sh", "-c", hide_shm, "sh", sys.executable, "-m", "lambda_runtime"]
+    env = {"LAMBDA_RUNTIME_WORKER_PROCESSES": "2"}
+    emulator = serve("managed.route", max_concurrency=2, runtime_command=command, env=env)
+    assert emulator.invoke({"do": "semaphore"}).json()["lock"].startswith("OSError: [Errno 30]")  # really hidden
+    event = {"do": "gather", "dir": str(tmp_path), "parties": 2}
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(lambda n: _invoke(emulator, {**event, "n": n}), range(2)))
+    assert all(answer.json()["all_arrived"] for answer in together)
+    assert len({answer.json()["pid"] for answer in together}) == 2  # both worker processes serve

@@ -15,7 +15,7 @@ from lambda_runtime.emulator.hooks import INVOCATION_ID_HEADER
 from lambda_runtime.emulator.invocation import Delivery, EnvState, Invocation, NextWaiter
 from lambda_runtime.emulator.lmi_pool import LmiPool
 from lambda_runtime.emulator.responses import runtime_error
-from lambda_runtime.emulator.runtime_api import RuntimeApi, not_an_environment
+from lambda_runtime.emulator.runtime_api import RuntimeApi, next_fault, not_an_environment
 
 
 class LmiRuntimeApi(RuntimeApi):
@@ -39,9 +39,13 @@ class LmiRuntimeApi(RuntimeApi):
         self.pool.waiters = collections.deque([*waiting, NextWaiter(request, future)])
         self.pool.dispatch()
         delivery = await future
-        if delivery is None or delivery.inv is None:
+        if delivery is None:
             return runtime_error(410, "EnvironmentReset", "The execution environment was reset")
+        faulted = await next_fault(request, delivery.fault)  # the test hooks' faults, as in the one-at-a-time API
+        if faulted is not None:
+            return faulted
         inv = delivery.inv
+        assert inv is not None
         return web.Response(body=inv.payload, headers=inv.hooks.next_headers(self._next_headers(inv)))
 
     def _lookup(self, env: Environment, request: web.Request) -> Invocation | web.Response:

@@ -73,17 +73,24 @@ class LmiPool(Pool):
         while self.queue and self.waiters and env.state is EnvState.IDLE:
             waiter = self.waiters.popleft()
             if not waiter.gone and not waiter.future.done():
-                self._deliver_to(env, waiter, self.queue.popleft())
+                self._deliver_to(env, waiter, self.queue[0])
         if self.queue and env.state is EnvState.STOPPED:
             self._lifecycle.start_runtime(env)
         self._changed()
 
     def _deliver_to(self, env: Environment, waiter: NextWaiter, inv: Invocation) -> None:
+        fault = inv.hooks.take_fault("next")
+        if fault is not None:
+            inv.note_fault("next", fault.mode)
+        if fault is not None and fault.mode != "stall":
+            waiter.future.set_result(Delivery(None, fault))  # not delivered: it stays first, for the next /next
+            return
+        self.queue.popleft()
         env.deliveries += 1
         self.start_record(env, inv)
         self.in_flight[inv.request_id] = inv
         inv.timer = asyncio.get_running_loop().call_later(self.config.timeout, self._on_timeout, env, inv)
-        waiter.future.set_result(Delivery(inv, None))
+        waiter.future.set_result(Delivery(inv, fault))
 
     def end(self, env: Environment, inv: Invocation) -> None:
         """``inv`` got its result: it is over, and its slot free for the next event."""

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from lambda_runtime.emulator.config import API_VERSION, MAX_SYNC_PAYLOAD, EmulatorConfig
 from lambda_runtime.emulator.environment import Environment
-from lambda_runtime.emulator.hooks import INVOCATION_ID_HEADER
+from lambda_runtime.emulator.hooks import INVOCATION_ID_HEADER, Fault
 from lambda_runtime.emulator.invocation import Answer, Delivery, EnvState, Invocation, NextWaiter
 from lambda_runtime.emulator.ledger import Ledger
 from lambda_runtime.emulator.pool import Pool
@@ -46,6 +46,17 @@ def not_an_environment() -> web.Response:
 
 def injected_500(what: str) -> web.Response:
     return runtime_error(500, "ServiceException", f"Injected fault: {what}")
+
+
+async def next_fault(request: web.Request, fault: Fault | None) -> web.Response | None:
+    """An injected ``/next`` fault: what to answer instead of the event, or None to send it (after any stall)."""
+    if fault is not None and fault.mode == "500":
+        return injected_500("/next failed; the event stays queued")
+    if fault is not None and fault.mode == "reset":
+        return reset_connection(request)
+    if fault is not None and fault.mode == "stall":
+        await asyncio.sleep(fault.seconds)
+    return None
 
 
 class RuntimeApi:
@@ -105,13 +116,9 @@ class RuntimeApi:
         delivery = await future
         if delivery is None:
             return runtime_error(410, "EnvironmentReset", "The execution environment was reset")
-        fault = delivery.fault
-        if fault is not None and fault.mode == "500":
-            return injected_500("/next failed; the event stays queued")
-        if fault is not None and fault.mode == "reset":
-            return reset_connection(request)
-        if fault is not None and fault.mode == "stall":
-            await asyncio.sleep(fault.seconds)
+        faulted = await next_fault(request, delivery.fault)
+        if faulted is not None:
+            return faulted
         inv = delivery.inv
         assert inv is not None
         return web.Response(body=inv.payload, headers=inv.hooks.next_headers(self._next_headers(inv)))

@@ -91,10 +91,8 @@ class Batch:
         if executor == "process" and self.processes is None:
             raise ValueError("defer(executor='process'): this runner has no process executor")
         with self.changed:
-            # Every job of the invocation counts until the invocation is over, finished or not, so a job that
-            # keeps deferring itself is stopped by the bound rather than spinning until the deadline.
-            full = self.closed or len(self.jobs) >= self.policy.max_pending
-            if full:
+            refusal = self._refusal(job)
+            if refusal:
                 self.rejected += 1
             else:
                 self.jobs.append(job)
@@ -102,15 +100,23 @@ class Batch:
                     self._submit(job)
                 else:
                     self.held.append(job)
-        if full:
-            if self.closed:
-                raise DeferRejected(f"deferred job {job.name!r} rejected: the invocation is over")
-            reason = f"{len(self.jobs)} jobs already pending"
-            if self.policy.when_full == "raise":
-                raise DeferRejected(f"deferred job {job.name!r} rejected: {reason}")
-            logger.warning("deferred job %r runs inline: %s", job.name, reason)
+        if refusal:
+            if self.closed or self.policy.when_full == "raise":
+                raise DeferRejected(f"deferred job {job.name!r} rejected: {refusal}")
+            logger.warning("deferred job %r runs inline: %s", job.name, refusal)
             job.context.run(self._run, job)
         return job
+
+    def _refusal(self, job: Job) -> str:
+        """Why `job` cannot be taken now ("" if it can)."""
+        if self.closed:
+            return "the invocation is over"
+        # Every job of the invocation counts until the invocation is over, finished or not, so a job that
+        # keeps deferring itself is stopped by the bound rather than spinning until the deadline.
+        if len(self.jobs) >= self.policy.max_pending:
+            return f"{len(self.jobs)} jobs already pending"
+        # The queue shared with other invocations: checked here too, so that the handler hears of it and can act.
+        return self._workers_of(job).full_reason()
 
     def release(self, handler_failed: bool = False) -> None:
         """The response is posted: start the held jobs (or skip them after a handler error, if so configured)."""
@@ -198,16 +204,17 @@ class Batch:
         return self.processes.dispatchers if self.processes and job.executor == "process" else self.workers
 
     def _submit(self, job: Job) -> None:
-        self._workers_of(job).submit(job, functools.partial(job.context.run, self._run, job))
+        workers = self._workers_of(job)
+        if workers.submit(job, functools.partial(job.context.run, self._run, job)):
+            return
+        with self.changed:  # the queue filled up since `defer` (the job was held until the response)
+            self._never_started(job, workers.full_reason())
+            self.changed.notify_all()
 
-    def _never_started(self, job: Job) -> None:
+    def _never_started(self, job: Job, reason: str = "") -> None:
         job.finish("not_started")
-        logger.warning(
-            "deferred job %r never started: no free worker before the deadline (%d workers)",
-            job.name,
-            self.workers.size,
-            extra={"job": job.name},
-        )
+        reason = reason or f"no free worker before the deadline ({self.workers.size} workers)"
+        logger.warning("deferred job %r never started: %s", job.name, reason, extra={"job": job.name})
 
     def _run(self, job: Job) -> None:
         # Runs inside a copy of the context the job was deferred from, so logs carry that invocation's request id.

@@ -47,12 +47,17 @@ class JobRunner:
         cls, settings: Settings, replace_process: Callable[[], NoReturn], telemetry_fd: int | None = None
     ) -> JobRunner:
         processes = ProcessExecutor(
-            settings.defer_processes, settings.task_root, settings.log_format, settings.log_level, telemetry_fd
+            settings.defer_processes,
+            settings.task_root,
+            settings.log_format,
+            settings.log_level,
+            telemetry_fd,
+            settings.defer_max_queued,
         )
         if settings.defer_processes_at_init:
             processes.start()
         return cls(
-            Workers(settings.defer_workers, settings.defer_max_abandoned),
+            Workers(settings.defer_workers, settings.defer_max_abandoned, settings.defer_max_queued),
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
             settings.defer_margin_ms,
             settings.defer_overrun,

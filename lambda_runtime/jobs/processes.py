@@ -85,10 +85,16 @@ class ProcessExecutor:
     while it runs a job."""
 
     def __init__(
-        self, size: int, task_root: str, log_format: str, log_level: str, telemetry_fd: int | None = None
+        self,
+        size: int,
+        task_root: str,
+        log_format: str,
+        log_level: str,
+        telemetry_fd: int | None = None,
+        max_queued: int | None = None,
     ) -> None:
         self.size = size
-        self.dispatchers = Workers(size, max_abandoned=size)
+        self.dispatchers = Workers(size, max_abandoned=size, max_queued=max_queued)
         self._spawn_args = (task_root, log_format, log_level, telemetry_fd)
         self._idle: list[WorkerProcess] = []
         self._started: set[WorkerProcess] = set()

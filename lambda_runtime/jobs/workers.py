@@ -4,6 +4,10 @@ Python cannot stop a thread, so a job that ignores its cancellation keeps its th
 is lost to every later invocation; here it stops counting against the pool the moment its job is abandoned, a new
 worker takes its place, and the written-off thread ends when its job finally returns. How many written-off threads
 may exist at once is bounded (`max_abandoned`); the post-response phase escalates to an exit past the bound.
+
+Jobs waiting for a free thread are bounded too (`max_queued`, over every invocation's jobs): under Lambda Managed
+Instances many invocations' jobs meet in this one queue, and the per-invocation bound alone would let it grow with
+the number of invocations whose jobs are still draining.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from lambda_runtime.jobs.job import Job
 class Workers:
     """Up to `size` threads counted against the pool, started on demand and reused; daemons, so exit never waits."""
 
-    def __init__(self, size: int, max_abandoned: int) -> None:
+    def __init__(self, size: int, max_abandoned: int, max_queued: int | None = None) -> None:
         self.size = size
         self.max_abandoned = max_abandoned
+        self.max_queued = max_queued  # jobs waiting for a thread, all invocations together; None: no bound
         self._lock = threading.Condition()
         self._queue: deque[tuple[Job, Callable[[], None]]] = deque()
         self._live = 0  # threads counted against `size`: idle, or running a job not written off
@@ -29,11 +34,39 @@ class Workers:
         self._written_off: dict[threading.Thread, Job] = {}
         self._started = 0
 
-    def submit(self, job: Job, run: Callable[[], None]) -> None:
+    def submit(self, job: Job, run: Callable[[], None]) -> bool:
+        """Queue `job` for a thread; False, and nothing queued, when `max_queued` jobs already wait for one."""
         with self._lock:
+            if self._full():
+                return False
             self._queue.append((job, run))
             self._spawn_if_needed()
             self._lock.notify()
+            return True
+
+    def waiting(self) -> int:
+        """Jobs queued that no thread is about to take: they wait for a worker to be free."""
+        with self._lock:
+            return self._waiting()
+
+    def full_reason(self) -> str:
+        """Why no job can be queued now, or "" if one can."""
+        with self._lock:
+            if not self._full():
+                return ""
+            waiting = self._waiting()
+        return (
+            f"{waiting} jobs of this and other invocations already wait for a free worker "
+            f"(LAMBDA_RUNTIME_DEFER_MAX_QUEUED={self.max_queued})"
+        )
+
+    def _waiting(self) -> int:
+        # A thread counted against the pool and running nothing (idle, or just started) takes one of them at once.
+        free = self._live - (len(self._running) - len(self._written_off))
+        return max(0, len(self._queue) - free)
+
+    def _full(self) -> bool:
+        return self.max_queued is not None and self._waiting() >= self.max_queued
 
     def withdraw(self, jobs: Iterable[Job]) -> list[Job]:
         """Take the jobs that are still queued off the queue; returns those withdrawn."""

@@ -1,12 +1,15 @@
 """Handlers for Lambda Managed Instances tests: several invocations at once in one runtime process."""
 
 import logging
+import multiprocessing
 import os
 import threading
 import time
 from pathlib import Path
 
-from lambda_runtime.logs import current_trace_id
+import requests
+
+from lambda_runtime import DeferRejected, current_trace_id
 
 logger = logging.getLogger("managed")
 # Every invocation waits here until PARTIES of them are in the handler at once: proof that they overlap.
@@ -71,7 +74,18 @@ def gather(event, context):
 
 def route(event, context):
     """One handler string, several behaviours: `event["do"]` names the function above to run."""
-    ops = {"hang": hang, "echo": echo, "environ": environ, "crash": crash, "gather": gather}
+    ops = {
+        "hang": hang,
+        "echo": echo,
+        "environ": environ,
+        "crash": crash,
+        "gather": gather,
+        "defer": defer_blocking,
+        "defer_many": defer_many,
+        "traced": traced,
+        "trace_ids": trace_ids,
+        "semaphore": semaphore,
+    }
     return ops[event["do"]](event, context)
 
 
@@ -82,3 +96,39 @@ def crash(event, context):
 
 def environ(event, context):
     return {name: os.environ.get(name) for name in ("AWS_LAMBDA_MAX_CONCURRENCY", "AWS_LAMBDA_LOG_FORMAT")}
+
+
+def defer_many(event, context):
+    """Defers `count` jobs that log when they run (queued at once with `start_now`); says which were refused, why."""
+
+    def job(number):
+        logger.warning("job %s of %s ran", number, context.aws_request_id)
+
+    refused = []
+    for number in range(event["count"]):
+        try:
+            context.defer(job, number, job_name=f"job-{number}", start_now=event.get("start_now", False))
+        except DeferRejected as error:
+            refused.append(str(error))
+    return {"requestId": context.aws_request_id, "refused": refused}
+
+
+# README's "Lambda Managed Instances" shows this function (tests/test_readme.py checks it is here verbatim).
+def traced(event, context):
+    # Under threads _X_AMZN_TRACE_ID is not set: this invocation's trace header comes from its own context.
+    trace_header = current_trace_id()  # as Lambda sent it: "Root=1-...;Parent=...;Sampled=1"
+    requests.get(event["url"], headers={"X-Amzn-Trace-Id": trace_header}, timeout=10)
+    return {"traceHeader": trace_header}
+
+
+def trace_ids(event, context):
+    return {"pid": os.getpid(), "traceId": current_trace_id(), "environTraceId": os.environ.get("_X_AMZN_TRACE_ID")}
+
+
+def semaphore(event, context):
+    """Whether a POSIX semaphore can be made here: multiprocessing's primitives need a writable /dev/shm."""
+    try:
+        multiprocessing.Lock()
+    except OSError as error:
+        return {"pid": os.getpid(), "lock": f"OSError: {error}"}
+    return {"pid": os.getpid(), "lock": "ok"}

@@ -1,5 +1,5 @@
-"""The command lines a new user meets: `python -m lambda_runtime` (--help, --version) and `lambda-runtime` (--version,
-a port in use, starting the first environment on demand)."""
+"""The command lines a new user meets: `python -m lambda_runtime` (--help, --version: usage.py) and
+`lambda-runtime` (--version, a port in use, starting the first environment on demand)."""
 
 from __future__ import annotations
 

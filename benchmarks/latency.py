@@ -8,12 +8,22 @@ Modes, one emulator process each, all started at once (`event` reuses the `ours_
 - event: the inline handler invoked with InvocationType Event (the caller gets 202).
 Each round invokes every mode once, in rotating order, and waits for the invocation's record before the next,
 so deferred work never overlaps another mode's measurement.
+
+``python -m benchmarks.latency [--quick | --smoke] [--kinds cpu io] [--out DIR]`` runs this scenario alone (a few
+minutes instead of the suite's ~15) and prints the paired differences the goals are checked on; it writes
+``latency-<UTC time>.json`` to the untracked ``benchmarks/results/local`` (never to the published results).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
+import datetime
+import json
 import statistics
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +33,7 @@ from tqdm import tqdm
 from benchmarks.client import Sample, encode, launch
 from benchmarks.functions.bench_handlers import spin
 from benchmarks.procs import EmulatorProcess
-from benchmarks.profiles import Profile
+from benchmarks.profiles import PROFILES, Profile
 from benchmarks.stats import ratio, rotated, summarize, summarize_samples
 
 #: name → (runtime, handler)
@@ -149,3 +159,40 @@ def summarize_config(samples: dict[str, list[Sample]], d_ms: int) -> dict[str, A
         "event_to_202_ms": p50("event"),
         "event_completion_ms": p50("event", "response_ms"),
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.latency", description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_const", const="quick", dest="profile", help="reduced rounds")
+    size.add_argument("--smoke", action="store_const", const="smoke", dest="profile", help="minimal (for the tests)")
+    parser.add_argument("--kinds", nargs="+", choices=("cpu", "io"), help="only these kinds of work")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "local")
+    args = parser.parse_args(argv)
+    profile = PROFILES[args.profile or "full"]
+    if args.kinds:
+        profile = dataclasses.replace(profile, kinds=tuple(args.kinds))
+    with tempfile.TemporaryDirectory(prefix="latency-") as workdir, tqdm(total=units(profile), file=sys.stderr) as bar:
+        result = run(profile, Path(workdir), bar, calibrate())
+    for kind, pooled in result["paired_all_d"].items():
+        by_d = ", ".join(
+            f"D={c['d_ms']} {c['billed_deferred_minus_inline_ms']:+.1f}"
+            for key, c in result["configs"].items()
+            if key.startswith(f"{kind}/")
+        )
+        print(
+            f"{kind}: billed deferred - inline p50 {pooled['billed_deferred_minus_inline_ms']['p50']:+.1f} ms "
+            f"(per D: {by_d}); client deferred - handler-only p50 "
+            f"{pooled['deferred_minus_handler_only_ms']['p50']:+.2f} ms "
+            f"(A/A {pooled['aa_handler_only_ms']['p50']:+.2f})"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"latency-{stamp}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -35,8 +36,11 @@ def make_batch(clock: Clock, workers: int = 2, grace: float = 0.1, deadline_in: 
 
 
 def started(batch: Batch, count: int) -> None:
-    with batch.changed:
-        assert batch.changed.wait_for(lambda: sum(job.started_at is not None for job in batch.jobs) >= count, WAIT)
+    # A job's start wakes no waiter unless the job has a timeout of its own (see the test below): look, don't wait.
+    give_up = time.monotonic() + WAIT
+    while sum(job.started_at is not None for job in batch.jobs) < count:
+        assert time.monotonic() < give_up, f"fewer than {count} jobs started"
+        time.sleep(0.001)
 
 
 def join_in_thread(batch: Batch) -> tuple[threading.Thread, list]:
@@ -213,3 +217,36 @@ def test_a_held_job_released_into_a_full_queue_never_starts_and_says_why(clock, 
     assert "'held' never started: 1 jobs of this and other invocations already wait" in caplog.text
     hold.set()
     assert batch.join().counts["not_started"] == 1
+
+
+class CountingCondition(threading.Condition):
+    """The batch's condition, counting the wake-ups it sends to whoever waits on it (join(), in the loop thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notified = 0
+
+    def notify_all(self) -> None:
+        self.notified += 1
+        super().notify_all()
+
+
+@pytest.mark.parametrize(("timeout", "wake_ups"), [(None, 0), (1.0, 1)])
+def test_a_job_start_wakes_join_only_when_the_job_brings_an_earlier_deadline(clock, timeout, wake_ups):
+    # join() waits for the batch deadline; a job without a timeout of its own changes nothing it watches. Waking it
+    # anyway made a CPU-bound job hand the GIL to the loop thread and back: milliseconds billed on a busy host.
+    batch = make_batch(clock)
+    batch.changed = counting = CountingCondition()
+    running, finish = threading.Event(), threading.Event()
+
+    def job() -> None:
+        running.set()
+        finish.wait(WAIT)
+
+    batch.defer(job, (), {}, timeout=timeout)
+    batch.release()
+    assert running.wait(WAIT)  # started: any wake-up for the start was sent before the job ran
+    assert counting.notified == wake_ups
+    finish.set()
+    summary = batch.join()
+    assert summary.counts["ok"] == 1 and counting.notified == wake_ups + 1  # the end always wakes join()

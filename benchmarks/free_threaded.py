@@ -16,14 +16,13 @@ import contextlib
 import os
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
 from benchmarks.procs import EmulatorProcess
-from benchmarks.results_file import save
+from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,11 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not os.access(args.python, os.X_OK):
         parser.error(f"--python {args.python}: not an executable")
-    with tempfile.TemporaryDirectory(prefix="free-threaded-") as workdir:
-        result = run(args.python, args.rounds, Path(workdir))
-    print(render(result))
-    print(f"written to {save(result, 'free-threaded', args.out)}", file=sys.stderr)
-    return 0
+    return run_and_save("free-threaded", lambda workdir: run(args.python, args.rounds, workdir), render, args.out)
 
 
 if __name__ == "__main__":

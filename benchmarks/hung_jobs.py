@@ -16,13 +16,12 @@ import argparse
 import contextlib
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.procs import EmulatorProcess
-from benchmarks.results_file import save
+from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 
@@ -89,11 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=2.0, help="function timeout, s (the hung ones last this long)")
     parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="hung-jobs-") as workdir:
-        result = run(args.invocations, args.hung, args.timeout, Path(workdir))
-    print(table(result))
-    print(f"written to {save(result, 'hung-jobs', args.out)}", file=sys.stderr)
-    return 0
+    return run_and_save(
+        "hung-jobs", lambda workdir: run(args.invocations, args.hung, args.timeout, workdir), table, args.out
+    )
 
 
 if __name__ == "__main__":

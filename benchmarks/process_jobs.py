@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
 from benchmarks.procs import FUNCTIONS, EmulatorProcess
-from benchmarks.results_file import save
+from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 COUNTS = (2, 8, 16)
@@ -162,11 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
     parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="process-jobs-") as workdir:
-        result = run(args.rounds, args.memory, Path(workdir))
-    print(render(result))
-    print(f"written to {save(result, 'process-jobs', args.out)}", file=sys.stderr)
-    return 0
+    return run_and_save("process-jobs", lambda workdir: run(args.rounds, args.memory, workdir), render, args.out)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ import argparse
 import contextlib
 import shlex
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
 from benchmarks.procs import PYTHON, EmulatorProcess
-from benchmarks.results_file import save
+from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 MODES = {"first_use": "false", "at_init": "true"}
@@ -79,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
     parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="process-start-") as workdir:
-        result = run(args.starts, Path(workdir), args.memory)
-    print(render(result))
-    print(f"written to {save(result, 'process-start', args.out)}", file=sys.stderr)
-    return 0
+    return run_and_save("process-start", lambda workdir: run(args.starts, workdir, args.memory), render, args.out)
 
 
 if __name__ == "__main__":

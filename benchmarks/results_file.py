@@ -6,8 +6,10 @@ Published results (`results/published`, `latest.*`) are written only by `python 
 from __future__ import annotations
 
 import json
+import sys
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,3 +24,14 @@ def save(result: Mapping[str, Any], name: str, out: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     return path
+
+
+def run_and_save(
+    name: str, measure: Callable[[Path], dict[str, Any]], render: Callable[[dict[str, Any]], str], out: Path | None
+) -> int:
+    """A scenario's command line: `measure` in a scratch directory, its table printed, its figures saved; status 0."""
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as workdir:
+        result = measure(Path(workdir))
+    print(render(result))
+    print(f"written to {save(result, name, out)}", file=sys.stderr)
+    return 0

@@ -25,3 +25,19 @@ def test_by_default_a_new_stamped_file_in_the_untracked_local_folder(tmp_path: P
     assert path.parent == tmp_path / "local" and path.name.startswith("process-jobs-") and path.suffix == ".json"
     root = Path(results_file.__file__).parent
     assert "benchmarks/results/local/" in (root.parent / ".gitignore").read_text().splitlines()
+
+
+def test_run_and_save_measures_in_a_scratch_directory_prints_and_saves(tmp_path: Path, capsys) -> None:
+    seen: list[Path] = []
+
+    def measure(workdir: Path) -> dict[str, object]:
+        assert workdir.is_dir() and not any(workdir.iterdir())
+        seen.append(workdir)
+        return {"p50": 2.0}
+
+    out = tmp_path / "figures.json"
+    assert results_file.run_and_save("scenario", measure, lambda result: f"| p50 | {result['p50']} |", out) == 0
+    assert not seen[0].exists()  # the scratch directory is gone
+    printed = capsys.readouterr()
+    assert "| p50 | 2.0 |" in printed.out and str(out) in printed.err
+    assert json.loads(out.read_text()) == {"p50": 2.0}

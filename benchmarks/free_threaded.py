@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
-from benchmarks.procs import EmulatorProcess
+from benchmarks.procs import EmulatorProcess, ours_with
 from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
@@ -33,8 +32,8 @@ MODES = {"gil": "1", "nogil": "0"}
 def _emulator(python: str, mode: str, workdir: Path, memory_mb: int) -> EmulatorProcess:
     emulator = EmulatorProcess(f"free-threaded-{mode}", "ours", "bench_handlers.cpu_jobs", workdir, timeout_s=60)
     # The repository on PYTHONPATH: the runtime under test is this checkout's, run by the other interpreter.
-    runtime = ["env", f"PYTHON_GIL={MODES[mode]}", f"PYTHONPATH={REPO}", python, "-m", "lambda_runtime"]
-    emulator.command += ["--runtime-command", shlex.join(runtime), "--memory-size", str(memory_mb)]
+    runtime = ours_with({"PYTHON_GIL": MODES[mode], "PYTHONPATH": str(REPO)}, python)
+    emulator.command += ["--runtime-command", runtime, "--memory-size", str(memory_mb)]
     return emulator
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import datetime
-import json
 import statistics
 import sys
 import tempfile
@@ -34,6 +32,7 @@ from benchmarks.client import Sample, encode, launch
 from benchmarks.functions.bench_handlers import spin
 from benchmarks.procs import EmulatorProcess
 from benchmarks.profiles import PROFILES, Profile
+from benchmarks.results_file import LOCAL, save
 from benchmarks.stats import ratio, rotated, summarize, summarize_samples
 
 #: name → (runtime, handler)
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--quick", action="store_const", const="quick", dest="profile", help="reduced rounds")
     size.add_argument("--smoke", action="store_const", const="smoke", dest="profile", help="minimal (for the tests)")
     parser.add_argument("--kinds", nargs="+", choices=("cpu", "io"), help="only these kinds of work")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "local")
+    parser.add_argument("--out", type=Path, default=LOCAL, help="folder for latency-<UTC time>.json")
     args = parser.parse_args(argv)
     profile = PROFILES[args.profile or "full"]
     if args.kinds:
@@ -186,11 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{pooled['deferred_minus_handler_only_ms']['p50']:+.2f} ms "
             f"(A/A {pooled['aa_handler_only_ms']['p50']:+.2f})"
         )
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"latency-{stamp}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {path}")
+    print(f"wrote {save(result, 'latency', folder=args.out)}")
     return 0
 
 

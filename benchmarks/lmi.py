@@ -28,6 +28,7 @@ import requests
 
 from benchmarks.functions.bench_handlers import spin
 from benchmarks.procs import FUNCTIONS
+from benchmarks.results_file import save
 from lambda_runtime.emulator import Emulator
 
 HANDLER = "bench_handlers.handler_only"
@@ -120,12 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(rows[-1]), flush=True)
     rows += cpu_rows(cpu_event, seconds, args.rounds)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out or Path(__file__).parent / "results" / "local" / f"lmi-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        raise SystemExit(f"{out} exists: results are never overwritten")
     meta = {"date": stamp, "seconds": seconds, "cpus": psutil.cpu_count(), "python": sys.version.split()[0]}
-    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    out = save({"meta": meta, "rows": rows}, "lmi", args.out)
     print(summary(rows))
     print(f"written: {out}")
     return 0

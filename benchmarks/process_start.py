@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
 from benchmarks.latency import calibrate
-from benchmarks.procs import PYTHON, EmulatorProcess
+from benchmarks.procs import EmulatorProcess, ours_with
 from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
@@ -31,8 +30,8 @@ EXIT = b'{"exit": true}'
 
 def _emulator(mode: str, workdir: Path, memory_mb: int) -> EmulatorProcess:
     emulator = EmulatorProcess(f"start-{mode}", "ours", "bench_handlers.cold_process_jobs", workdir, timeout_s=60)
-    runtime = ["env", f"LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT={MODES[mode]}", PYTHON, "-m", "lambda_runtime"]
-    emulator.command += ["--runtime-command", shlex.join(runtime), "--memory-size", str(memory_mb)]
+    runtime = ours_with({"LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT": MODES[mode]})
+    emulator.command += ["--runtime-command", runtime, "--memory-size", str(memory_mb)]
     return emulator
 
 

@@ -49,6 +49,11 @@ def runtime_command(runtime: str, handler: str) -> list[str]:
     return [*base, handler] if runtime == "awslambdaric" else list(base)
 
 
+def ours_with(env: dict[str, str], python: str = PYTHON) -> str:
+    """A `--runtime-command` for our runtime under `python`, with `env` added to what the emulator gives it."""
+    return shlex.join(["env", *(f"{name}={value}" for name, value in env.items()), python, "-m", "lambda_runtime"])
+
+
 def emulator_command(handler: str, runtime: str, report: Path, freeze: bool, timeout_s: float) -> list[str]:
     """The emulator CLI (`lambda-runtime serve`), run with this interpreter."""
     command = [PYTHON, "-m", "lambda_runtime.emulator", "serve", handler, "--port", "0"]

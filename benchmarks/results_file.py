@@ -16,9 +16,10 @@ from typing import Any
 LOCAL = Path(__file__).parent / "results" / "local"  # in .gitignore: a laptop's run is never a change to commit
 
 
-def save(result: Mapping[str, Any], name: str, out: Path | None = None) -> Path:
-    """Write `result` as JSON to `out`, or to results/local/NAME-UTCSTAMP.json; FileExistsError if it exists."""
-    path = out or LOCAL / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
+def save(result: Mapping[str, Any], name: str, out: Path | None = None, folder: Path | None = None) -> Path:
+    """Write `result` as JSON to `out`, or to FOLDER/NAME-UTCSTAMP.json (FOLDER: results/local); FileExistsError if
+    the file exists."""
+    path = out or (folder or LOCAL) / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     if path.exists():
         raise FileExistsError(f"{path} exists: results are never overwritten")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -78,8 +78,7 @@ class ManagedInstance:
         environ: MutableMapping[str, str] | None = None,
     ) -> None:
         self.settings = settings
-        # The process environment for `_X_AMZN_TRACE_ID` only with one worker: one invocation at a time here.
-        self.environ = environ if count == 1 else None
+        self.environ = environ
         self.handler = handler
         self.new_client = new_client
         self.count = count
@@ -101,8 +100,9 @@ class ManagedInstance:
 
     def _work(self) -> None:
         client = self.new_client()
-        # Else each worker's own mapping: the trace id written there reaches no other invocation, nor os.environ.
-        environ = self.environ if self.environ is not None else {}
+        # With one worker, one invocation at a time: `_X_AMZN_TRACE_ID` goes to the process environment, as under
+        # awslambdaric. Else each worker's own mapping: the trace id reaches no other invocation, nor os.environ.
+        environ = self.environ if self.count == 1 and self.environ is not None else {}
         loop = InvocationLoop(client, self.handler, self.settings, self.jobs, environ)
         while not self._stopping:
             try:

@@ -41,3 +41,8 @@ def test_run_and_save_measures_in_a_scratch_directory_prints_and_saves(tmp_path:
     printed = capsys.readouterr()
     assert "| p50 | 2.0 |" in printed.out and str(out) in printed.err
     assert json.loads(out.read_text()) == {"p50": 2.0}
+
+
+def test_a_folder_asked_for_gets_the_new_stamped_file(tmp_path: Path) -> None:
+    path = results_file.save({"n": 1}, "latency", folder=tmp_path / "runs")
+    assert path.parent == tmp_path / "runs" and path.name.startswith("latency-")

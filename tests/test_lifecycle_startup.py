@@ -33,26 +33,22 @@ def test_a_free_threaded_build_whose_gil_came_back_warns() -> None:
     assert level == logging.WARNING and "thread jobs run one at a time" in message
 
 
-def _serve_free_threaded(serve, gil: str):  # type: ignore[no-untyped-def]
+@needs_free_threaded
+@pytest.mark.parametrize(
+    ("gil", "seen_in_jobs", "logged"),
+    [
+        # The runtime's own imports (requests and what it brings) must not turn the GIL back on.
+        ("0", "gil=False total=True", "Free-threaded Python (no GIL): thread jobs run in parallel"),
+        ("1", "gil=True total=True", "but the GIL is enabled"),  # forced on: the runtime warns
+    ],
+)
+def test_on_a_free_threaded_interpreter_thread_jobs_see_the_gil_and_the_runtime_says_so(  # type: ignore[no-untyped-def]
+    serve, tmp_path, gil, seen_in_jobs, logged
+) -> None:
     assert FREE_THREADED is not None
     env = {"PYTHON_GIL": gil, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    return serve("free_threading.handler", runtime_command=[FREE_THREADED, "-m", "lambda_runtime"], env=env)
-
-
-@needs_free_threaded
-def test_on_a_free_threaded_interpreter_thread_jobs_run_without_the_gil(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    emu = _serve_free_threaded(serve, gil="0")
+    emu = serve("free_threading.handler", runtime_command=[FREE_THREADED, "-m", "lambda_runtime"], env=env)
     assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"
     emu.wait_for_records(1)
-    # The runtime's own imports (requests and what it brings) must not turn the GIL back on.
-    assert [(tmp_path / name).read_text() for name in "ab"] == ["gil=False total=True"] * 2
-    assert "Free-threaded Python (no GIL): thread jobs run in parallel" in emu.runtime_output()
-
-
-@needs_free_threaded
-def test_on_a_free_threaded_interpreter_with_the_gil_forced_on_the_runtime_warns(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    emu = _serve_free_threaded(serve, gil="1")
-    assert emu.invoke({"dir": str(tmp_path)}).json() == "answered"
-    emu.wait_for_records(1)
-    assert [(tmp_path / name).read_text() for name in "ab"] == ["gil=True total=True"] * 2
-    assert "but the GIL is enabled" in emu.runtime_output()
+    assert [(tmp_path / name).read_text() for name in "ab"] == [seen_in_jobs] * 2
+    assert logged in emu.runtime_output()

@@ -104,12 +104,11 @@ class ProcessExecutor:
         """Start every worker now (LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT): they boot while init goes on."""
         for _ in range(self.size - len(self._started)):
             try:
-                worker = WorkerProcess(*self._spawn_args)
+                worker = self._spawn()
             except OSError as error:  # the first process job will try again, and fail with this error if it must
                 logger.warning("could not start a worker process at init: %s", error)
                 return
             with self._lock:
-                self._started.add(worker)
                 self._idle.append(worker)
 
     def call(self, job: Job) -> str:
@@ -118,12 +117,10 @@ class ProcessExecutor:
             worker = self._idle.pop() if self._idle else None
         if worker is None:
             try:
-                worker = WorkerProcess(*self._spawn_args)
+                worker = self._spawn()
             except OSError as error:
                 log_and_hook(job, ProcessJobError("OSError", f"could not start a worker process: {error}"))
                 return "failed"
-            with self._lock:
-                self._started.add(worker)
         job.on_cancel.append(worker.terminate)
         if job.cancelled:
             worker.terminate()
@@ -150,6 +147,13 @@ class ProcessExecutor:
             started, self._started, self._idle = list(self._started), set(), []
         for worker in started:
             worker.close()
+
+    def _spawn(self) -> WorkerProcess:
+        """A new worker, counted as started (so `close` reaps it); OSError if it cannot be started."""
+        worker = WorkerProcess(*self._spawn_args)
+        with self._lock:
+            self._started.add(worker)
+        return worker
 
     def _discard(self, worker: WorkerProcess) -> str:
         with self._lock:

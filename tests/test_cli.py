@@ -46,7 +46,7 @@ def test_version_is_the_packages_one() -> None:
 
 
 def test_runtime_help_says_what_it_is_what_it_reads_and_what_starts_it() -> None:
-    # Without AWS_LAMBDA_RUNTIME_API: help must not need it (it used to say "AWS_LAMBDA_RUNTIME_API is not set").
+    # Without AWS_LAMBDA_RUNTIME_API: help must not need it (nor answer "AWS_LAMBDA_RUNTIME_API is not set").
     result = run(sys.executable, "-m", "lambda_runtime", "--help")
     assert result.returncode == 0, result.stderr
     text = result.stdout

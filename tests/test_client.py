@@ -125,7 +125,7 @@ def test_tenacity_is_imported_only_after_a_failure(api):
     assert result.stdout.strip() == "False", result.stderr
 
 
-# --- ids are data, never syntax (issue 11, point 6) ------------------------------------------------------------------
+# --- ids are data, never syntax ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

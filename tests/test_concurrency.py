@@ -198,7 +198,7 @@ def test_jobs_waiting_for_a_free_worker_are_bounded_over_all_invocations_and_the
     assert sorted(ran) == [f"job 0 of {ids[1]} ran", f"job 1 of {ids[1]} ran"]
 
 
-def test_readmes_trace_recipe_passes_each_invocations_own_trace_header_on(serve: Any) -> None:
+def test_documented_trace_recipe_passes_each_invocations_own_trace_header_on(serve: Any) -> None:
     received: dict[str, str | None] = {}
 
     class Downstream(http.server.BaseHTTPRequestHandler):

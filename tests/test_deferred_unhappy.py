@@ -245,7 +245,7 @@ def test_overrun_exit_restarts_in_place_and_the_invocation_is_a_success(serve, t
     assert first["next_at"] < first["deadline_ms"] / 1000
     assert (tmp_path / second["request_id"]).exists() and emu.runtime_pid == pid
     # The main thread and the worker that ran the quick job: the hung one is gone with the old image. (Releasing it
-    # with stuck.go right after the log line raced the execve: the thread could still end and log before it.)
+    # with stuck.go right after the log line would race the execve: the thread could still end and log before it.)
     assert thread_count(pid) == 2
 
 

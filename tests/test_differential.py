@@ -112,7 +112,7 @@ def test_nan_deliberately_differs(both):
     assert official.invoke({}).content == b"NaN"  # not valid JSON
 
 
-# --- what CloudWatch, X-Ray and Powertools see (issue 11, point 10) ---------------------------------------------------
+# --- what CloudWatch, X-Ray and Powertools see ---------------------------------------------------------------------
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{3})?(?:Z|\+0000)")
 TRACE = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")

@@ -96,7 +96,7 @@ def test_request_id_comes_from_the_context_not_a_global():
     assert lines[1].split("\t")[2] == "second"
 
 
-# --- one record, one CloudWatch event (issue 11, point 1) -----------------------------------------------------------
+# --- one record, one CloudWatch event ------------------------------------------------------------------------------
 
 NEXT_HEADERS = "X-Emulator-Next-Headers"
 

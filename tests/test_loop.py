@@ -164,7 +164,7 @@ def test_missing_request_id_is_logged_and_the_loop_keeps_serving(serve):
     assert emu.invoke({"after": True}).json() == {"after": True}
 
 
-# --- ids are data, hostile handlers (issue 11, points 6 and 9) -------------------------------------------------------
+# --- ids are data, hostile handlers --------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("request_id", ["é-id", "a/../b", "..", "id?x#y", "tab\there"])

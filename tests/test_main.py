@@ -111,7 +111,7 @@ def test_settings_that_make_no_sense_stop_the_start_naming_the_variable(name, va
     assert api.seen == []  # refused before the first /next
 
 
-# --- cold start: what a plain handler's runtime imports (issue 18, point 3) ----------------------------------------
+# --- cold start: what a plain handler's runtime imports -------------------------------------------------------------
 
 # Needed only by a feature a plain function does not use: each waits for that feature's first use.
 LAZY_MODULES = [

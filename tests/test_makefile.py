@@ -50,7 +50,7 @@ def test_a_venv_of_another_python_is_built_again_with_the_one_asked_for(project:
     first = make(project, py312)
     assert first.returncode == 0, first.stdout + first.stderr
     assert venv_version(project) == "3.12"
-    # It used to be silently ignored once .venv existed.
+    # An existing .venv of another Python is not silently kept.
     second = make(project, py313)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "make: .venv has Python 3.12." in second.stdout and "building it again" in second.stdout
@@ -68,7 +68,7 @@ def test_a_python_too_old_stops_with_a_one_line_fix_and_leaves_no_venv(project: 
     (message,) = [line for line in failed.stderr.splitlines() if line.startswith("make: PYTHON=")]
     assert "is 3.9." in message and "needs Python 3.10 or later" in message and "PYTHON=python3.12" in message
     assert not (project / ".venv").exists()
-    # The next run with a good Python just works (it used to need `make clean` first).
+    # The next run with a good Python just works, without `make clean` first.
     after = make(project, py312)
     assert after.returncode == 0, after.stdout + after.stderr
     assert venv_version(project) == "3.12"

@@ -1,7 +1,9 @@
 """An order API on FastAPI: answers at once, sends the confirmation e-mail (simulated) after the response.
 
-Run it locally:  lambda-runtime serve app.handler --task-root examples/fastapi_app
-Then POST examples/fastapi_app/events/create_order.json (a function URL event) to the Invoke API.
+Run it locally:  lambda-runtime serve app.handler --task-root examples/fastapi_app --concurrency 1 --queue-size 10
+Then POST events/create_order.json (a function URL event) and events/get_order.json (an HTTP API event) to the
+Invoke API: docs/guides/web-frameworks.md walks through it. Orders live in one environment's memory, a stand-in for a
+database: a request served by another environment (Lambda starts one while this one sends an e-mail) never sees them.
 """
 
 import asyncio

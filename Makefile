@@ -22,7 +22,7 @@ ifneq ($(WANT_VERSION),$(HAVE_VERSION))
 .PHONY: $(STAMP)
 endif
 
-.PHONY: install test lint typecheck unit audit demo bench bench-quick package layer dist clean
+.PHONY: install test lint typecheck unit audit docs demo bench bench-quick package layer dist clean
 
 install: $(STAMP)
 
@@ -52,7 +52,12 @@ unit: install
 audit: install
 	$(BIN)/python .ci/audit.py
 
-test: lint typecheck audit unit
+test: lint typecheck audit docs unit
+
+# The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link, a missing anchor or a page left out
+# of the nav fails the build. NO_MKDOCS_2_WARNING silences Material's banner about its successor.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 demo: install
 	$(BIN)/python examples/demo.py
@@ -73,4 +78,4 @@ dist: install
 	$(BIN)/python -m build --outdir dist .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,1 +1,1 @@
-"""The benchmark suite of lambda_runtime: `python -m benchmarks [--quick]` (see README, "Benchmarks")."""
+"""The benchmark suite of lambda_runtime: `python -m benchmarks [--quick]` (see docs/benchmarks.md)."""

@@ -2,10 +2,10 @@
 table, write ``latest.json`` (figures), ``latest-samples.json`` (per invocation), ``latest.md`` (the table) and
 ``latest.png`` (the chart) to the untracked ``benchmarks/results/local`` (or ``--out``).
 
-Only ``--publish`` writes to the committed ``benchmarks/results``, and it adds a run there
-(``published/run-<UTC time>-001.json``) rather than replacing one: README counts a goal as met only when it was met in
-each of the last three published runs (``python -m benchmarks.published``), so one lucky or unlucky run on a noisy
-machine rewrites nothing."""
+Only ``--publish`` writes to the committed ``benchmarks/results``, and it adds a run there (``published/run-<UTC
+time>-001.json``) rather than replacing one: the documentation counts a goal as met only when it was met in each of
+the last three published runs (``python -m benchmarks.published``), so one lucky or unlucky run on a noisy machine
+rewrites nothing."""
 
 from __future__ import annotations
 
@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument(
         "--publish",
         action="store_true",
-        help=f"write latest.* to {RESULTS} and add the run to {published.PUBLISHED} (what README reports)",
+        help=f"write latest.* to {RESULTS} and add the run to {published.PUBLISHED} (what docs/benchmarks.md reports)",
     )
     parser.add_argument("--workdir", type=Path, help="keep emulator logs and record files here (default: a temp dir)")
     return parser

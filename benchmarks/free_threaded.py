@@ -3,7 +3,8 @@
 ``python -m benchmarks.free_threaded --python /opt/python3.13t/bin/python3.13t [--rounds 8] [--out FILE]``
 
 The runtime runs under `--python` (a free-threaded CPython with requests, tenacity and python-json-logger
-installed; README, "Free-threaded Python", says how one was built here) twice: `PYTHON_GIL=1` and `PYTHON_GIL=0`.
+installed; docs/guides/process-jobs.md, "Free-threaded Python", says how one was built) twice: `PYTHON_GIL=1` and
+`PYTHON_GIL=0`.
 Each round invokes k = 2, 8, 16 pure-Python jobs of nominally 20 ms on `executor="thread"` against both, in
 rotated order, and the process executor with the GIL on as the alternative it replaces. Reports billed p50 and the
 no-GIL / GIL ratio. The emulator and the client run on this interpreter, sharing the machine's cores.

@@ -144,7 +144,7 @@ def cpu_rows(event: dict[str, Any], seconds: float, rounds: int) -> list[dict[st
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
-    """The ratios the README quotes: ours (threads) against awslambdaric at each N and handler."""
+    """The ratios docs/guides/managed-instances.md quotes: ours (threads) against awslambdaric at each N and handler."""
     lines = []
     for handler, n in sorted({(row["handler"], row["n"]) for row in rows}):
         by = {row["runtime"]: row for row in rows if row["handler"] == handler and row["n"] == n}

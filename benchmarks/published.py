@@ -1,8 +1,9 @@
-"""Published benchmark runs, and the goals as README states them: met only if met in each of the last 3 runs.
+"""Published benchmark runs, and the goals as docs/benchmarks.md states them: met only if met in each of the last 3.
 
 ``python -m benchmarks --publish`` adds ``results/published/run-<UTC time>-001.json`` (the figures of one run, with the
 machine's CPU model and load average); nothing is ever overwritten. ``python -m benchmarks.published`` prints the
-table README carries: per goal, in how many of the last runs it was met, and the spread of its value across them.
+table docs/benchmarks.md carries: per goal, in how many of the last runs it was met, and the spread of its value
+across them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 PUBLISHED = Path(__file__).parent / "results" / "published"
-REQUIRED = 3  # runs out of which a goal must be met every time before README calls it met
+REQUIRED = 3  # runs out of which a goal must be met every time before the documentation calls it met
 
 
 def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:

@@ -1,4 +1,4 @@
-"""The results as Markdown tables (printed, written to latest.md, pasted into README) and the goals."""
+"""The results as Markdown tables (printed, written to latest.md, pasted into docs/benchmarks.md) and the goals."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def _version_of(python: str) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-#: Where a free-threaded CPython may be: on PATH, or built from source into /opt (README, "Free-threaded Python").
+#: Where a free-threaded CPython may be: on PATH, or built from source into /opt (docs/guides/process-jobs.md says how).
 FREE_THREADED_CANDIDATES = (
     "python3.14t",
     "python3.13t",

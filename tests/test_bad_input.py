@@ -1,6 +1,6 @@
 """The bad-input table: each input gets a clear error for that invocation, and the next invocation succeeds.
 
-README's "Bad input" table is this file in prose; each row names the test that proves it.
+The table of docs/reference/errors.md is this file in prose.
 """
 
 from __future__ import annotations

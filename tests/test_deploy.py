@@ -1,4 +1,4 @@
-"""What ships to AWS, checked locally: the deployment zip, the Dockerfile, template.yaml, and README's Deploy commands.
+"""What ships to AWS, checked locally: the deployment zip, the Dockerfile, template.yaml, and the documented commands.
 
 The zip is built once per module for this machine (its architecture, its Python version) and run under the emulator
 by a bare Python: a virtualenv made without pip or packages, so that `requests` and the rest can only come from the
@@ -34,7 +34,8 @@ from tests.interpreters import find_python
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deploy" / "package.py"
 FUNCTION = ROOT / "examples" / "background_tasks"
-DOCS = ROOT / "README.md"  # its "Deploy" section
+#: The pages whose commands deploy: Deploy, and Adopt it with a layer.
+DOCS = [ROOT / "docs" / "guides" / "deploy.md", ROOT / "docs" / "guides" / "layer.md"]
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 VENV_BIN = Path(sys.executable).parent
 LOCAL_VERSION = "{}.{}".format(*sys.version_info[:2])
@@ -384,12 +385,13 @@ def test_template_layer_is_what_make_layer_builds_and_its_function_adopts_it() -
     assert_handler_exists(function["Handler"])
 
 
-# -- README: Deploy -----------------------------------------------------------------------------------------------
+# -- the documented deployment -----------------------------------------------------------------------------------
 
 
 def doc_blocks(kind: str, argument: str = "") -> list[str]:
     """The ```sh blocks the docs mark `<!-- readme-test: KIND [ARGUMENT] -->` (tests/test_readme.py explains them)."""
-    blocks = re.findall(r"<!-- readme-test: ([\w-]+)( [^\n]*?)? -->\n```sh\n(.*?)```", DOCS.read_text(), re.S)
+    text = "".join(page.read_text() for page in DOCS)
+    blocks = re.findall(r"<!-- readme-test: ([\w-]+)( [^\n]*?)? -->\n```sh\n(.*?)```", text, re.S)
     return [body for marked, arg, body in blocks if marked == kind and arg.strip() == argument]
 
 
@@ -518,7 +520,7 @@ def test_documented_invocations_run_against_the_emulator(documented_server: tupl
     assert result.returncode == 0, result.stdout + result.stderr
     answer = (tmp_path / "out.json").read_text()
     assert json.loads(answer) == {"echoedMessage": "hi"}
-    assert f"\n{answer}\n" in DOCS.read_text()  # the output the docs show is the real one
+    assert f"\n{answer}\n" in DOCS[0].read_text()  # the output the docs show is the real one
     assert '"StatusCode": 200' in result.stdout and '"StatusCode": 202' in result.stdout
     # Both invocations, the queued one too, run their deferred job through to the end, and each one's REPORT line
     # (its Duration) comes after its job: the invocation lasted until the job was done.

@@ -21,9 +21,9 @@ def test_direct_and_function_url_events(serve):
 HANDLER_TOUR = Path(__file__).parent.parent / "examples" / "handler_tour"
 
 
-def test_readme_handler_runs_and_its_three_jobs_finish_after_the_answer(serve):
-    # README's "A handler" is this file verbatim (tests/test_readme.py checks it); it used to call two functions that
-    # were never defined, so every invocation failed with NameError.
+def test_documented_handler_runs_and_its_three_jobs_finish_after_the_answer(serve):
+    # docs/getting-started.md shows this file verbatim (tests/test_readme.py checks it): every function it defers is
+    # defined, so no invocation fails with NameError.
     emu = serve("app.handler", task_root=str(HANDLER_TOUR))
     response = emu.invoke({"order_id": "o-1"})
     assert "X-Amz-Function-Error" not in response.headers, response.text

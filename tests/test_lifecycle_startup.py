@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 FREE_THREADED = find_free_threaded_python()
 needs_free_threaded = pytest.mark.skipif(
     FREE_THREADED is None,
-    reason="no free-threaded CPython with the runtime's dependencies here (README: Free-threaded Python)",
+    reason="no free-threaded CPython with the runtime's dependencies here (see docs/guides/process-jobs.md)",
 )
 
 

@@ -1,6 +1,7 @@
-"""README.md is executable: its shell and Python blocks run, as written, in a scratch copy of the checkout.
+"""README.md and the documentation site's pages (docs/**/*.md) are executable: their shell and Python blocks run, as
+written, in a scratch copy of the checkout.
 
-Markers (README.md's first lines say the same): an HTML comment on the line right before a fence,
+Markers (docs/development.md says the same): an HTML comment on the line right before a fence,
 `<!-- readme-test: KIND [ARGUMENT] -->`.
 
     (no marker)         run it: ```sh, ```bash and ```python blocks (other fences are prose, config or output)
@@ -8,19 +9,21 @@ Markers (README.md's first lines say the same): an HTML comment on the line righ
                         connections, stopped (SIGTERM to its process group) at the end of its `##` section
     output              this block is the previous block's stdout, compared line by line: `...` alone on a line
                         stands for any number of lines, `...` within a line for any text
+    log                 lines the section's background block prints: each line (but `...`) must appear in its
+                        output, `...` within a line for any text; the section waits for them (up to a minute)
     file PATH           the block is the file PATH, verbatim (other tests run that file)
     excerpt PATH        the block appears verbatim in the file PATH (e.g. part of template.yaml, which cfn-lint checks)
     needs-aws [invoke]  talks to AWS: not run here. tests/test_deploy.py sends the `aws` commands to the emulator:
                         with `invoke` they must succeed there, else reach it as a request the CLI accepted
     skip REASON         not run, for the reason stated (e.g. `make test`, which is the suite this test is part of)
 
-How they run: each `##` section is one bash session (`set -e`) that starts at the root of the scratch checkout, so a
-`cd` or an `export` carries over to that section's next blocks, as for a reader typing them into one terminal. A
-Python block runs as `python -` in that session. Port 9000 is replaced by a free port, since other test runs on the
-machine may hold it. The environment is the project's virtualenv, activated (it is linked into the scratch copy, and
-`make` finds it up to date), plus `python3.12` / `python3.13` on PATH when this machine has them (README says which
-blocks need them); no AWS credentials or config files (README's blocks state the dummy ones they need), and
-AWS_EC2_METADATA_DISABLED (nothing may leave 127.0.0.1).
+How they run: each `##` section of a page is one bash session (`set -e`) that starts at the root of the scratch
+checkout, so a `cd` or an `export` carries over to that section's next blocks, as for a reader typing them into one
+terminal. A Python block runs as `python -` in that session. Port 9000 is replaced by a free port, since other test
+runs on the machine may hold it. The environment is the project's virtualenv, activated (it is linked into the
+scratch copy, and `make` finds it up to date), plus `python3.12` / `python3.13` on PATH when this machine has them
+(the pages say which blocks need them); no AWS credentials or config files (the blocks state the dummy ones they
+need), and AWS_EC2_METADATA_DISABLED (nothing may leave 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ from tests.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 RUN_LANGUAGES = {"sh": "shell", "bash": "shell", "shell": "shell", "python": "python"}
-KINDS = {"run", "background", "output", "file", "excerpt", "needs-aws", "skip"}
+KINDS = {"run", "background", "output", "log", "file", "excerpt", "needs-aws", "skip"}
 FENCE = re.compile(
     r"^(?:<!-- readme-test: (?P<kind>[\w-]+)(?: (?P<arg>[^\n]*?))? -->\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)^```$",
     re.M | re.S,
@@ -50,7 +54,8 @@ PORT = re.compile(r"\b9000\b")
 
 
 class Block(NamedTuple):
-    index: int
+    page: str  # its path from the checkout's root
+    index: int  # within its page
     section: str
     line: int
     kind: str
@@ -63,16 +68,17 @@ class Block(NamedTuple):
         return self.kind in ("run", "background") and self.lang in RUN_LANGUAGES
 
     def __str__(self) -> str:
-        return f"README.md line {self.line} ({self.section}, ```{self.lang}, {self.kind})"
+        return f"{self.page} line {self.line} ({self.section}, ```{self.lang}, {self.kind})"
 
 
-def parse(text: str) -> list[Block]:
+def parse(text: str, page: str = "README.md") -> list[Block]:
     sections = [(m.start(), m.group(1)) for m in re.finditer(r"^## (.+)$", text, re.M)]
     blocks = []
     for index, match in enumerate(FENCE.finditer(text)):
         section = next((title for start, title in reversed(sections) if start < match.start()), "(top)")
         blocks.append(
             Block(
+                page=page,
                 index=index,
                 section=section,
                 line=text.count("\n", 0, match.start("lang")) + 1,
@@ -85,14 +91,23 @@ def parse(text: str) -> list[Block]:
     return blocks
 
 
-BLOCKS = parse(README.read_text())
+BY_PAGE = {str(page.relative_to(ROOT)): parse(page.read_text(), str(page.relative_to(ROOT))) for page in PAGES}
+BLOCKS = [block for blocks in BY_PAGE.values() for block in blocks]
+#: (page, section) pairs with something to run, in reading order.
 SECTIONS = sorted(
-    {block.section for block in BLOCKS if block.runs}, key=lambda s: min(b.line for b in BLOCKS if b.section == s)
+    {(block.page, block.section) for block in BLOCKS if block.runs},
+    key=lambda key: (list(BY_PAGE).index(key[0]), min(b.line for b in BY_PAGE[key[0]] if b.section == key[1])),
 )
 
 
+def neighbour(block: Block, offset: int) -> Block | None:
+    """The block `offset` places after (or before) `block` on its page."""
+    blocks = BY_PAGE[block.page]
+    return blocks[block.index + offset] if 0 <= block.index + offset < len(blocks) else None
+
+
 def expected_output(block: Block) -> Block | None:
-    following = BLOCKS[block.index + 1] if block.index + 1 < len(BLOCKS) else None
+    following = neighbour(block, 1)
     return following if following is not None and following.kind == "output" else None
 
 
@@ -118,12 +133,20 @@ def test_every_marker_is_known_and_complete() -> None:
         if block.kind == "skip":
             assert block.arg, f"{block}: say why it is skipped"
         if block.kind == "output":
-            previous = BLOCKS[block.index - 1]
-            assert previous.runs, f"{block}: the block before it does not run"
+            previous = neighbour(block, -1)
+            assert previous is not None and previous.runs, f"{block}: the block before it does not run"
+        if block.kind == "log":
+            earlier = BY_PAGE[block.page][: block.index]
+            assert any(b.kind == "background" and b.section == block.section for b in earlier), (
+                f"{block}: no background block before it in its section"
+            )
         if block.kind == "background":
             assert re.search(r"--port \d+", block.body), f"{block}: a background block names its --port"
-    assert any(block.runs for block in BLOCKS)
-    assert README.read_text().startswith("<!--"), "README's first lines explain the markers"
+    for page in PAGES[1:]:
+        assert re.match(r"# \S", page.read_text()), f"{page.relative_to(ROOT)} starts with a # title"
+    assert any(block.runs for block in BY_PAGE["README.md"])
+    assert len(BY_PAGE) > 1, "the documentation pages under docs/ are found"
+    assert README.read_text().startswith("<!--"), "README's first lines say that its blocks run"
 
 
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.kind in ("file", "excerpt")], ids=str)
@@ -206,15 +229,41 @@ __readme_ready() {  # port, pid, log
 """
 
 
+LOG_WAITER = r"""
+import re, sys, time
+log, expected = sys.argv[1], open(sys.argv[2]).read().splitlines()
+wanted = [line.rstrip() for line in expected if line.strip() and line.strip() != "..."]
+patterns = [re.compile(".*?".join(re.escape(part) for part in line.split("..."))) for line in wanted]
+missing = wanted
+for _ in range(600):
+    text = open(log, errors="replace").read().replace("\r", "\n")
+    lines = [line.rstrip() for line in text.splitlines()]
+    missing = [w for w, p in zip(wanted, patterns) if not any(p.fullmatch(line) for line in lines)]
+    if not missing:
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("not in the background block's output:\n" + "\n".join(missing) + "\n--- its output\n" + text)
+"""
+
+
 def script(blocks: list[Block], port: int, logs: Path) -> str:
     parts = [PRELUDE]
+    waiter = logs / "log_waiter.py"
+    waiter.write_text(LOG_WAITER)
+    background_log: Path | None = None
     for block in blocks:
+        if block.kind == "log":
+            assert background_log is not None, f"{block}: no background block before it"
+            expected = logs / f"log-{block.index}.txt"
+            expected.write_text(block.body)
+            parts.append(f"'{sys.executable}' '{waiter}' '{background_log}' '{expected}'\n")
+            continue
         body = PORT.sub(str(port), block.body)
         parts.append(
             f"printf '\\n@@readme-block {block.index}@@\\n'; printf '\\n@@readme-block {block.index}@@\\n' >&2\n"
         )
         if block.kind == "background":
-            log = logs / f"background-{block.index}.log"
+            log = background_log = logs / f"background-{block.index}.log"
             parts.append(f"( {body} ) > '{log}' 2>&1 &\n__readme_bg=\"$__readme_bg $!\"\n")
             parts.append(f"__readme_ready {port} $! '{log}'\n")
         elif RUN_LANGUAGES[block.lang] == "python":
@@ -230,20 +279,22 @@ def split_outputs(stdout: str) -> dict[int, str]:
     return {int(index): text for index, text in zip(pieces[1::2], pieces[2::2], strict=False) if index is not None}
 
 
-@pytest.mark.parametrize("section", SECTIONS)
-def test_section_runs_as_written(section: str, checkout: Path, environment: dict[str, str], tmp_path: Path) -> None:
-    blocks = [block for block in BLOCKS if block.section == section and block.runs]
+@pytest.mark.parametrize(("page", "section"), SECTIONS, ids=[f"{page}: {section}" for page, section in SECTIONS])
+def test_section_runs_as_written(
+    page: str, section: str, checkout: Path, environment: dict[str, str], tmp_path: Path
+) -> None:
+    blocks = [b for b in BY_PAGE[page] if b.section == section and (b.runs or b.kind == "log")]
     shown = "".join(block.body + (getattr(expected_output(block), "body", "")) for block in blocks)
     for version in sorted(set(re.findall(r"python(3\.\d+)", shown))):
         if find_python(version) is None:  # the environment fixture put the ones found on PATH
-            pytest.skip(f"the {section!r} section needs a python{version}, which this machine lacks")
+            pytest.skip(f"{page}, {section!r} needs a python{version}, which this machine lacks")
     port = free_port()
     text = script(blocks, port, tmp_path)
     result = subprocess.run(
         ["bash", "-c", text], cwd=checkout, env=environment, capture_output=True, text=True, timeout=240
     )
     outputs = split_outputs(result.stdout)
-    ran = [block for block in blocks if block.index in outputs]
+    ran = [block for block in blocks if block.index in outputs and block.runs]
     failed = ran[-1] if ran else blocks[0]
     assert result.returncode == 0 and "@@readme-end@@" in result.stdout, (
         f"{failed} failed (status {result.returncode}):\n{failed.body}\n--- stdout\n{result.stdout[-6000:]}"
@@ -254,12 +305,12 @@ def test_section_runs_as_written(section: str, checkout: Path, environment: dict
         if shown is not None:
             expected = PORT.sub(str(port), shown.body)
             assert matches(expected, outputs[block.index]), (
-                f"{block}: README shows\n{expected}\nbut it printed\n{outputs[block.index]}"
+                f"{block}: the page shows\n{expected}\nbut it printed\n{outputs[block.index]}"
             )
 
 
 def test_no_install_line_names_an_unpublished_package() -> None:
-    # `lambda-runtime` is on no package index: README once said `pip install 'lambda-runtime[emulator]'`.
+    # `lambda-runtime` is on no package index: `pip install 'lambda-runtime[emulator]'` would fail for a reader.
     installs = [
         line
         for block in BLOCKS
@@ -272,6 +323,6 @@ def test_no_install_line_names_an_unpublished_package() -> None:
         target = line.split("pip install", 1)[1]
         if "lambda-runtime" in target or "lambda_runtime" in target:
             assert re.search(r"\.whl|git\+|@ |\.\[|^\s*-e\s+\.", target), f"installs an unpublished package: {line}"
-    prose = re.findall(r"`pip install ([^`]+)`", README.read_text())
+    prose = [target for page in PAGES for target in re.findall(r"`pip install ([^`]+)`", page.read_text())]
     for target in prose:
         assert not re.match(r"""['"]?lambda[-_]runtime\b(?!.*(?:git\+|\.whl))""", target), target

@@ -113,7 +113,7 @@ def defer_many(event, context):
     return {"requestId": context.aws_request_id, "refused": refused}
 
 
-# README's "Lambda Managed Instances" shows this function (tests/test_readme.py checks it is here verbatim).
+# docs/guides/managed-instances.md shows this function (tests/test_readme.py checks it is here verbatim).
 def traced(event, context):
     # Under threads _X_AMZN_TRACE_ID is not set: this invocation's trace header comes from its own context.
     trace_header = current_trace_id()  # as Lambda sent it: "Root=1-...;Parent=...;Sampled=1"

@@ -1,4 +1,4 @@
-"""One Powertools Metrics object for the process, flushed after the deferred jobs: the README recipe, verbatim."""
+"""One Powertools Metrics object, flushed after the deferred jobs: the recipe of docs/concepts/post-response.md."""
 
 from aws_lambda_powertools import Metrics
 

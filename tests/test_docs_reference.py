@@ -4,10 +4,12 @@ option of `lambda-runtime serve` on the command-line page, and README stays a sh
 from __future__ import annotations
 
 import argparse
+import inspect
 import re
 from pathlib import Path
 
 from lambda_runtime.emulator.cli import build_parser
+from lambda_runtime.web import asgi, wsgi
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT_PAGE = ROOT / "docs" / "reference" / "environment.md"
@@ -74,3 +76,17 @@ def test_readme_is_a_front_door() -> None:
     first = next(i for i, line in enumerate(commands) if "pip install" in line)
     assert len(commands[first:]) < 10, commands
     assert any("context.defer" in line for line in commands) and any("curl" in line for line in commands)
+
+
+def test_the_web_adapters_are_documented_as_the_code_says() -> None:
+    # Their docstrings and signatures, written out on the API page: mkdocstrings cannot show `asgi` and `wsgi` itself,
+    # since each shares its name with a submodule of lambda_runtime.web.
+    page = (ROOT / "docs" / "reference" / "api.md").read_text()
+    for adapter in (asgi, wsgi):
+        doc = inspect.getdoc(adapter)
+        assert doc and doc in page, f"{adapter.__name__}'s docstring is not on the API page"
+        shown = re.search(rf"^{adapter.__name__}\((.*)\)$", page, re.M)
+        assert shown is not None, f"no signature of {adapter.__name__} on the API page"
+        parameters = [p for p in inspect.signature(adapter).parameters.values() if p.kind is not p.VAR_KEYWORD]
+        written = [part.strip() for part in shown.group(1).split(",") if part.strip() != "*"]
+        assert [part.split("=")[0] for part in written] == [p.name for p in parameters]

@@ -90,3 +90,12 @@ def test_the_web_adapters_are_documented_as_the_code_says() -> None:
         parameters = [p for p in inspect.signature(adapter).parameters.values() if p.kind is not p.VAR_KEYWORD]
         written = [part.strip() for part in shown.group(1).split(",") if part.strip() != "*"]
         assert [part.split("=")[0] for part in written] == [p.name for p in parameters]
+
+
+def test_readmes_links_into_the_docs_lead_to_pages_that_exist() -> None:
+    # mkdocs --strict checks the links between the site's pages; README is not one of them.
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    local = [link for link in links if not link.startswith(("http://", "https://", "#"))]
+    assert len(local) >= 10, local
+    for link in local:
+        assert (ROOT / link.split("#")[0]).is_file(), f"README links to {link}, which does not exist"

@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from lambda_runtime.errors import ProcessJobError
@@ -22,6 +23,7 @@ from lambda_runtime.jobs.call import log_and_hook
 from lambda_runtime.jobs.hooks import call_error_hooks
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.workers import Workers
+from lambda_runtime.threads import start_thread
 
 logger = logging.getLogger("lambda_runtime.deferred")
 
@@ -61,9 +63,11 @@ class WorkerProcess:
     def terminate(self) -> None:
         """SIGTERM now (the job's `finally` blocks run), SIGKILL after a grace if it is still there."""
         self._signal(signal.SIGTERM)
-        timer = threading.Timer(KILL_GRACE_S, self._signal, (signal.SIGKILL,))
-        timer.daemon = True
-        timer.start()
+        start_thread(self._kill_after, KILL_GRACE_S, name=f"kill-{self.process.pid}")
+
+    def _kill_after(self, grace_s: float) -> None:
+        time.sleep(grace_s)
+        self._signal(signal.SIGKILL)
 
     def close(self) -> str:
         """Stop and reap it (never a zombie); returns how it ended, e.g. "signal SIGSEGV" or "exit status 3"."""

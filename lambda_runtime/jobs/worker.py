@@ -18,6 +18,7 @@ from lambda_runtime.jobs.call import call, log_failure
 from lambda_runtime.jobs.frames import read_frame, write_frame
 from lambda_runtime.jobs.job import CURRENT_JOB, Job
 from lambda_runtime.logs import configure_logging, set_request_id
+from lambda_runtime.threads import open_main_thread_signals
 
 
 def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, telemetry_fd: int | None) -> int:
@@ -25,6 +26,7 @@ def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, teleme
     configure_logging(log_format, log_level, sys.stdout, telemetry_fd)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the runtime, which stops its workers itself
+    open_main_thread_signals()  # started by a thread of the runtime, it inherited them blocked (threads.py)
     jobs, replies = sys.stdin.buffer, os.fdopen(reply_fd, "wb")
     errors: list[tuple[str, str]] = []
 

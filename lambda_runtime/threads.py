@@ -11,12 +11,15 @@ A thread inherits the signal mask of the thread that creates it, so the mask is 
 creating thread and the new thread never runs a single instruction with the signals open. Its own threads (an
 asyncio loop's executor, a job's helper threads) inherit the mask in turn.
 
-A child process inherits the mask too: the runtime's own children (process-job workers, Managed Instances worker
-processes) open the signals again as they start (`open_main_thread_signals`).
+A child process inherits the mask too. The runtime's own children (process-job workers, Managed Instances worker
+processes) open the signals again as they start (`open_main_thread_signals`), and so does the child of an
+`os.fork()` (multiprocessing's "fork" start method included) made in one of these threads. A program a job or a
+Managed Instances handler starts with `subprocess` starts with both blocked: Python offers no hook there.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -41,3 +44,7 @@ def open_main_thread_signals() -> None:
     """Unblock `MAIN_THREAD_SIGNALS` in this thread: a process started from one of our threads inherited them
     blocked."""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, MAIN_THREAD_SIGNALS)
+
+
+# A forked child's only thread is the one that forked: it is the child's main thread and must take the signals.
+os.register_at_fork(after_in_child=open_main_thread_signals)

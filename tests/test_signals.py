@@ -8,6 +8,7 @@ both signals (the kernel then must deliver them to the main thread), and every p
 from __future__ import annotations
 
 import ast
+import os
 import signal
 from pathlib import Path
 
@@ -128,3 +129,25 @@ def test_start_thread_blocks_the_signals_in_the_new_thread_and_leaves_the_caller
     start_thread(lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, set())), name="probe").join(10)
     assert seen[0] >= BLOCKED
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == before
+
+
+def test_a_child_forked_in_one_of_the_runtimes_threads_takes_the_signals_again():
+    """Its only thread is its main thread (multiprocessing's "fork" workers are such children)."""
+    from lambda_runtime.threads import start_thread
+
+    read, write = os.pipe()
+    forked = []
+
+    def fork() -> None:
+        pid = os.fork()
+        if pid == 0:
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+            os.write(write, b"blocked" if BLOCKED & blocked else b"open")
+            os._exit(0)
+        forked.append(pid)
+
+    start_thread(fork, name="forking").join(10)
+    os.close(write)
+    with os.fdopen(read, "rb") as answer:
+        assert answer.read() == b"open"
+    os.waitpid(forked[0], 0)

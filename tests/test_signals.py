@@ -80,7 +80,7 @@ def test_only_the_main_thread_of_each_runtime_process_takes_sigterm_and_sigint(s
     emu.wait_for_records(1)
 
 
-ROUNDS = 8
+ROUNDS = 6
 
 
 @pytest.mark.parametrize("mode", MODES)

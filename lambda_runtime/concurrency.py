@@ -41,6 +41,7 @@ from lambda_runtime.jobs.hooks import AFTER_JOBS_HOOKS
 from lambda_runtime.jobs.phase import JobRunner, exit_now
 from lambda_runtime.logs import serve_concurrently
 from lambda_runtime.loop import InvocationLoop
+from lambda_runtime.threads import start_thread
 
 logger = logging.getLogger("lambda_runtime")
 
@@ -55,9 +56,7 @@ class DetachedJobRunner(JobRunner):
             return
         phase = contextvars.copy_context()  # the drainer logs with this invocation's request id
         name = f"drain-{batch.request_id}" if batch is not None else "after-jobs"
-        threading.Thread(
-            target=phase.run, args=(self._phase, batch, handler_failed, streamed_ms), name=name, daemon=True
-        ).start()
+        start_thread(phase.run, self._phase, batch, handler_failed, streamed_ms, name=name)
 
     def _phase(self, batch: Batch | None, handler_failed: bool, streamed_ms: float | None) -> None:
         try:
@@ -92,7 +91,7 @@ class ManagedInstance:
     def run(self) -> int:
         serve_concurrently()
         for index in range(1, self.count + 1):
-            threading.Thread(target=self._work, name=f"worker-{index}", daemon=True).start()
+            start_thread(self._work, name=f"worker-{index}")
         with self._lock:
             while self._status is None:
                 self._lock.wait(1.0)  # a timeout, so SIGTERM and Ctrl-C are handled in this (the main) thread

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, TextIO
 
+from lambda_runtime.stdio import OUTPUT_LOCK
+
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
 TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
 TRACE_ID: ContextVar[str | None] = ContextVar("lambda_trace_id")
@@ -113,8 +115,10 @@ class LineHandler(QuietHandler, logging.StreamHandler):  # type: ignore[type-arg
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record).replace("\n", "\r") + "\n")
-            self.flush()
+            line = self.format(record).replace("\n", "\r") + "\n"
+            with OUTPUT_LOCK:  # never in the middle of a line the function prints (stdio.py)
+                self.stream.write(line)
+                self.flush()
         except Exception:
             self.handleError(record)
 

@@ -22,6 +22,8 @@ from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, 
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
+from lambda_runtime.stdio import print_whole_lines
+from lambda_runtime.threads import open_main_thread_signals
 
 if TYPE_CHECKING:
     from tenacity import Retrying
@@ -38,10 +40,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
 
         return option(argv)
     environ = PythonLevelEnviron() if environ is None else environ
-    # Lambda collects stdout through a pipe; line buffering makes every print() reach the log before a freeze.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(line_buffering=True)
+    open_main_thread_signals()  # a process started by one of our threads (threads.py) inherited them blocked
+    print_whole_lines()  # every print() reaches the log before a freeze, each line in one piece (stdio.py)
     try:
         settings = Settings.from_environ(environ, handler=argv[0] if argv else None)
     except ConfigError as error:

@@ -62,6 +62,7 @@ class Batch:
         self.jobs: list[Job] = []
         self.held: list[Job] = []
         self.released = False
+        self.released_at: float | None = None  # on `clock`: when the response was posted and the jobs let go
         self.closed = False
         self.rejected = 0
         self.changed = threading.Condition()
@@ -122,6 +123,7 @@ class Batch:
         """The response is posted: start the held jobs (or skip them after a handler error, if so configured)."""
         with self.changed:
             self.released = True
+            self.released_at = self.clock()
             held, self.held = self.held, []
             for job in held:
                 if handler_failed and not self.policy.run_on_error:
@@ -148,6 +150,11 @@ class Batch:
             self.closed = True
             for job in self._withdraw_queued():
                 self._never_started(job)
+            return self.summary()
+
+    def summary(self) -> Summary:
+        """What became of the jobs so far; those unfinished count as timed out."""
+        with self.changed:
             counts = Counter(job.outcome for job in self.jobs if job.finished)
             unfinished = [job for job in self.jobs if not job.finished]
             counts["timed_out"] += len(unfinished)
@@ -157,8 +164,11 @@ class Batch:
 
     def stop(self, until: float) -> list[Job]:
         """The environment shuts down: nothing starts any more, running jobs are cancelled and waited for until
-        `until` (on `clock`). Returns the jobs still unfinished then: cut short."""
+        `until` (on `clock`). Returns the jobs cut short: never started, still running then, or process jobs stopped
+        before their deadline (by SIGTERM to their worker: ours now, or the environment's). A thread job that saw its
+        cancel flag and returned in time ended by itself."""
         with self.changed:
+            began = self.clock()
             self.closed = True
             queued = self._withdraw_queued()
             for job in queued:
@@ -168,7 +178,12 @@ class Batch:
                     job.cancel()
             while any(job.running for job in self.jobs) and (now := self.clock()) < until:
                 self.changed.wait(until - now)
-            return [job for job in self.jobs if job.running or job in queued]
+            stopped = [
+                job
+                for job in self.jobs
+                if job.executor == "process" and job.outcome == "timed_out" and job.deadline > began
+            ]
+            return [job for job in self.jobs if job.running or job in queued or job in stopped]
 
     def _withdraw_queued(self) -> list[Job]:
         """Queued, or taken by a worker that has not run it yet: either way it never starts now."""

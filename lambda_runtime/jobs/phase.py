@@ -18,6 +18,8 @@ from lambda_runtime.jobs.processes import ProcessExecutor
 from lambda_runtime.jobs.workers import Workers
 
 logger = logging.getLogger("lambda_runtime")
+#: At shutdown, the least time a worker process gets to exit (and flush what it wrote) after SIGTERM.
+_WORKER_EXIT_S = 0.02
 
 
 class JobRunner:
@@ -72,12 +74,18 @@ class JobRunner:
         return self.current
 
     def shut_down(self, until: float) -> list[str]:
-        """SIGTERM: cancel the running jobs, wait for them until `until` (on `clock`), stop the worker processes.
-        Returns the names of the jobs cut short (never started, still running, or abandoned earlier)."""
-        cut = [job.name for job in self.current.stop(until)] if self.current is not None else []
+        """SIGTERM: cancel the running jobs, wait for them until `until` (on `clock`), stop the worker processes
+        (SIGTERM, SIGKILL at `until`). Returns the names of the jobs cut short (never started, still running,
+        stopped by the signal, or abandoned earlier). A post-response phase it interrupted gets its summary line."""
+        batch, cut = self.current, []
+        if batch is not None:
+            interrupted = batch.released and not batch.closed
+            cut = [job.name for job in batch.stop(until)]
+            if interrupted and batch.released_at is not None:
+                _log_summary(batch.summary(), (self.clock() - batch.released_at) * 1000)
         cut += [job.name for job in self.workers.abandoned() if job.name not in cut]
         if self.processes is not None:
-            self.processes.close()
+            self.processes.close(max(until - self.clock(), _WORKER_EXIT_S))
         return cut
 
     def restart(self) -> NoReturn:

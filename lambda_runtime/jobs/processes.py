@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from lambda_runtime.errors import ProcessJobError
@@ -22,6 +23,7 @@ from lambda_runtime.jobs.call import log_and_hook
 from lambda_runtime.jobs.hooks import call_error_hooks
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.workers import Workers
+from lambda_runtime.threads import start_thread
 
 logger = logging.getLogger("lambda_runtime.deferred")
 
@@ -61,17 +63,36 @@ class WorkerProcess:
     def terminate(self) -> None:
         """SIGTERM now (the job's `finally` blocks run), SIGKILL after a grace if it is still there."""
         self._signal(signal.SIGTERM)
-        timer = threading.Timer(KILL_GRACE_S, self._signal, (signal.SIGKILL,))
-        timer.daemon = True
-        timer.start()
+        start_thread(self._kill_after, KILL_GRACE_S, name=f"kill-{self.process.pid}")
 
-    def close(self) -> str:
-        """Stop and reap it (never a zombie); returns how it ended, e.g. "signal SIGSEGV" or "exit status 3"."""
+    def _kill_after(self, grace_s: float) -> None:
+        time.sleep(grace_s)
+        self._signal(signal.SIGKILL)
+
+    def close(self, grace_s: float = 0.0) -> str:
+        """Stop and reap it (never a zombie), SIGKILL after `grace_s`; returns how it ended, e.g. "signal SIGSEGV"
+        or "exit status 3"."""
+        self.stop(graceful=grace_s > 0)
+        return self.reap(time.monotonic() + grace_s)
+
+    def stop(self, graceful: bool) -> None:
+        """End its input; `graceful`: SIGTERM too, so a job's `finally` blocks run and its output is flushed."""
         for stream in (self.process.stdin, self.replies):
             if stream is not None:
-                stream.close()
-        self._signal(signal.SIGKILL)
-        status = self.process.wait()
+                with contextlib.suppress(OSError):  # a pipe whose reader died: nothing more to tell it
+                    stream.close()
+        if graceful:
+            self._signal(signal.SIGTERM)
+
+    def reap(self, give_up: float) -> str:
+        """Wait for its exit until `give_up` (time.monotonic), SIGKILL it then; returns how it ended."""
+        import subprocess
+
+        try:
+            status = self.process.wait(max(0.0, give_up - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            status = self.process.wait()
         return f"signal {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
 
     def _signal(self, sig: int) -> None:
@@ -132,8 +153,8 @@ class ProcessExecutor:
                 return "timed_out"
             log_and_hook(job, ProcessJobError("WorkerDied", f"the worker process died during the job ({ended})"))
             return "failed"
-        if job.cancelled:  # it stopped in its grace period: replaced all the same, a SIGKILL is on its way
-            self._discard(worker)
+        if job.cancelled or outcome == "timed_out":  # stopped by SIGTERM (ours, or the environment's shutdown):
+            self._discard(worker, KILL_GRACE_S)  # it exits by itself, its output flushed; replaced all the same
         else:
             with self._lock:
                 self._idle.append(worker)
@@ -141,12 +162,16 @@ class ProcessExecutor:
             call_error_hooks(job, ProcessJobError(*failure))
         return outcome
 
-    def close(self) -> None:
-        """Stop every worker, busy or idle, and reap it: before the runtime replaces its own process image."""
+    def close(self, grace_s: float = 0.0) -> None:
+        """Stop every worker, busy or idle, and reap it: at shutdown, or before the runtime replaces its own process
+        image. With a `grace_s`, each gets SIGTERM and that long to exit (flushing its output) before SIGKILL."""
         with self._lock:
             started, self._started, self._idle = list(self._started), set(), []
         for worker in started:
-            worker.close()
+            worker.stop(graceful=grace_s > 0)
+        give_up = time.monotonic() + grace_s
+        for worker in started:
+            worker.reap(give_up)
 
     def _spawn(self) -> WorkerProcess:
         """A new worker, counted as started (so `close` reaps it); OSError if it cannot be started."""
@@ -155,7 +180,7 @@ class ProcessExecutor:
             self._started.add(worker)
         return worker
 
-    def _discard(self, worker: WorkerProcess) -> str:
+    def _discard(self, worker: WorkerProcess, grace_s: float = 0.0) -> str:
         with self._lock:
             self._started.discard(worker)
-        return worker.close()
+        return worker.close(grace_s)

@@ -2,8 +2,11 @@
 
 It reads jobs from stdin, runs them one at a time and answers on REPLY_FD. Its stdout and stderr are the runtime's,
 and LOG_FD is Lambda's telemetry descriptor (or "-"), so its records land in the function's log stream as the
-runtime's do, in its format, with the deferring invocation's request id. At a job's deadline the runtime sends
-SIGTERM (then SIGKILL after a grace): the job's `finally` blocks run.
+runtime's do, in its format, with the deferring invocation's request id; what a job prints reaches the log line by
+line while it runs. At a job's deadline the runtime sends SIGTERM (then SIGKILL after a grace): the job's `finally`
+blocks run, the worker reports the job as stopped and exits. SIGTERM between jobs (the environment shutting down: it
+may come to the whole process group) or the end of its input: the worker exits at once, its output flushed, and
+never with a traceback.
 """
 
 from __future__ import annotations
@@ -12,20 +15,33 @@ import os
 import pickle
 import signal
 import sys
+from typing import BinaryIO
 
 from lambda_runtime.errors import Terminated, describe
 from lambda_runtime.jobs.call import call, log_failure
 from lambda_runtime.jobs.frames import read_frame, write_frame
 from lambda_runtime.jobs.job import CURRENT_JOB, Job
 from lambda_runtime.logs import configure_logging, set_request_id
+from lambda_runtime.stdio import print_whole_lines
+from lambda_runtime.threads import open_main_thread_signals
+
+_told_to_stop = False
 
 
 def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, telemetry_fd: int | None) -> int:
     sys.path.insert(0, task_root)  # unpickling a job imports the handler's own modules
+    print_whole_lines()
     configure_logging(log_format, log_level, sys.stdout, telemetry_fd)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the runtime, which stops its workers itself
-    jobs, replies = sys.stdin.buffer, os.fdopen(reply_fd, "wb")
+    open_main_thread_signals()  # started by a thread of the runtime, it inherited them blocked (threads.py)
+    try:
+        return _serve_jobs(sys.stdin.buffer, os.fdopen(reply_fd, "wb"))
+    except (Terminated, BrokenPipeError):  # told to stop between jobs, or the runtime is gone: nothing to report
+        return 0
+
+
+def _serve_jobs(jobs: BinaryIO, replies: BinaryIO) -> int:
     errors: list[tuple[str, str]] = []
 
     def failed(job: Job, error: BaseException) -> None:
@@ -48,9 +64,13 @@ def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, teleme
             failed(job, error)
             outcome = "failed"
         write_frame(replies, (outcome, errors[0] if errors else None))
+        if _told_to_stop:  # SIGTERM stopped the job: the runtime replaces this worker
+            return 0
 
 
 def _terminate(signum: int, frame: object) -> None:
+    global _told_to_stop
+    _told_to_stop = True
     job = CURRENT_JOB.get()
     if job is not None:
         job.cancel_event.set()  # so the job's end counts as stopped at its deadline, not as a failure

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from lambda_runtime.jobs.job import Job
+from lambda_runtime.threads import start_thread
 
 
 class Workers:
@@ -102,7 +103,7 @@ class Workers:
         if len(self._queue) > self._idle and self._live < self.size:
             self._live += 1
             self._started += 1
-            threading.Thread(target=self._work, name=f"deferred-{self._started}", daemon=True).start()
+            start_thread(self._work, name=f"deferred-{self._started}")
 
     def _work(self) -> None:
         me = threading.current_thread()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import threading
+
+from lambda_runtime.threads import start_thread
 
 logger = logging.getLogger("lambda_runtime")
 
@@ -50,7 +51,7 @@ def register_shutdown_extension(runtime_api: str, name: str = NAME) -> str | Non
     conn.timeout = None  # the thread waits while the environment is frozen, maybe for hours: never a timeout
     if conn.sock is not None:
         conn.sock.settimeout(None)
-    threading.Thread(target=_wait_for_events, args=(conn, identifier), name=name, daemon=True).start()
+    start_thread(_wait_for_events, conn, identifier, name=name)
     return identifier
 
 

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from lambda_runtime.threads import start_thread
+
 T = TypeVar("T")
 
 _lock = threading.Lock()
@@ -24,8 +26,7 @@ class LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="lambda-runtime-asgi", daemon=True)
-        self.thread.start()
+        self.thread = start_thread(self._run, name="lambda-runtime-asgi")
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from lambda_runtime.emulator import Emulator
 
 FUNCTIONS = Path(__file__).parent
@@ -89,11 +91,21 @@ class CliServer:
     """``lambda-runtime serve ARGS`` in its own process (port 0); its stderr (the debug log) is collected
     by a thread, so that the emulator never blocks on a full pipe."""
 
-    def __init__(self, *args: str, cwd: Path = FUNCTIONS) -> None:
+    def __init__(
+        self, *args: str, cwd: Path = FUNCTIONS, stdout: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
+        """`stdout`: a file for what the CLI shows of the runtime's output (else it is dropped); `env`: variables
+        over this process's environment."""
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
-        self.process = subprocess.Popen(
-            [*command, "--log-level", "DEBUG"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        with open(stdout, "wb") if stdout is not None else contextlib.nullcontext(subprocess.DEVNULL) as out:
+            self.process = subprocess.Popen(
+                [*command, "--log-level", "DEBUG"],
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, **(env or {})},
+            )
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -142,6 +154,16 @@ class CliServer:
         return code
 
     def kill(self) -> None:
+        """SIGKILL the emulator and every process it started: its runtimes live in process groups of their own, and
+        one left frozen when its emulator dies stays stopped for ever."""
+        try:
+            started = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            started = []
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        for process in started:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(started, timeout=30)

@@ -1,8 +1,11 @@
 """``lambda-runtime serve HANDLER``: run the emulator in the foreground.
 
-The runtime's output goes to stdout as it is (Lambda-style lines show as they are); the emulator's own
-log (one line per invocation: request id, status, duration) goes to stderr. SIGINT / SIGTERM stop the
-runtimes (SIGCONT and SIGTERM to each process group, SIGKILL after the grace period) and the server.
+The function's log (the runtime's output and the platform's START / END / REPORT lines) goes to stdout, each
+record whole (a traceback's lines one under the other, console.py); the emulator's own log (one line per
+invocation: request id, status, duration) goes to stderr. Colour only on a terminal, and not with NO_COLOR.
+
+SIGINT / SIGTERM stop the runtimes (SIGCONT and SIGTERM to each process group, SIGKILL after the grace period)
+and the server.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from importlib import metadata
 from typing import NoReturn
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
+from lambda_runtime.emulator.console import EmulatorLogFormatter, FunctionLogFormatter, wants_colour
 from lambda_runtime.emulator.limits import ConfigError
 from lambda_runtime.emulator.server import EmulatorServer
 
@@ -213,16 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Emulator log → stderr with time and level; runtime output → stdout, prefix-free."""
+def configure_logging(level: str, environ: Mapping[str, str]) -> None:
+    """Emulator log → stderr with time and level; the function's log → stdout, each record whole (console.py)."""
     own = logging.StreamHandler(sys.stderr)
-    own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s emulator: %(message)s"))
+    own.setFormatter(EmulatorLogFormatter(wants_colour(sys.stderr, environ)))
     emulator_logger = logging.getLogger("lambda_runtime.emulator")
     emulator_logger.handlers[:] = [own]
     emulator_logger.setLevel(level)
     emulator_logger.propagate = False
     output = logging.StreamHandler(sys.stdout)
-    output.setFormatter(logging.Formatter("%(message)s"))
+    output.setFormatter(FunctionLogFormatter(wants_colour(sys.stdout, environ)))
     runtime_logger = logging.getLogger("lambda_runtime.emulator.runtime")
     runtime_logger.handlers[:] = [output]
     runtime_logger.setLevel(logging.INFO)
@@ -260,7 +264,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             args.timeout = float(raw)
         except ValueError:
             return _serve_error(f"{timeout_variable}={raw!r} is invalid: not a number of seconds")
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, environ)
     try:
         config = EmulatorConfig(
             handler=args.handler,

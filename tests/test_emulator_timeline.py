@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -135,3 +136,12 @@ def test_without_the_browser_ci_fails_instead_of_skipping(monkeypatch: pytest.Mo
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         headless_chromium.require_chromium()
+
+
+def test_other_methods_on_the_pages_paths_are_unknown_paths(serve: Callable[..., Emulator]) -> None:
+    emu = serve("basic.echo")
+    for path in ("/", "/_emulator/", "/_emulator/invocations"):
+        request = urllib.request.Request(emu.url + path, data=b"Action=CreateRole", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 404, path

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
@@ -86,6 +87,20 @@ def invocation_view(record: InvocationRecord, lines: list[str]) -> dict[str, Any
     }
 
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _reading_only(handler: Handler) -> Handler:
+    """``handler`` for GET and HEAD; 404 for any other method."""
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        if request.method not in ("GET", "HEAD"):
+            raise web.HTTPNotFound()
+        return await handler(request)
+
+    return serve
+
+
 class Timeline:
     """The page and its data, served on the Invoke API port."""
 
@@ -95,10 +110,10 @@ class Timeline:
         self.ledger = ledger
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/", self.home)
-        app.router.add_get("/_emulator", self.home)
-        app.router.add_get(PAGE, self.page)
-        app.router.add_get(DATA, self.data)
+        # Any method, so that a POST to "/" (an AWS API this emulator does not serve, e.g. IAM's) stays a 404, as
+        # for any other unknown path, rather than a 405.
+        for path, handler in (("/", self.home), ("/_emulator", self.home), (PAGE, self.page), (DATA, self.data)):
+            app.router.add_route("*", path, _reading_only(handler))
 
     async def home(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(PAGE)

@@ -4,6 +4,7 @@ works) when it is given: `lambda-runtime serve` refuses it at once with a one-li
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -55,7 +56,10 @@ def test_the_cli_refuses_a_value_out_of_range_in_one_line(
         raise AssertionError(f"served with {option} {value}")
 
     monkeypatch.setattr(emulator_cli, "serve", must_not_serve)
+    loggers = [logging.getLogger(name) for name in ("lambda_runtime.emulator", "lambda_runtime.emulator.runtime")]
+    handlers = [list(logger.handlers) for logger in loggers]
     assert emulator_cli.main(serve_args(option, value), environ={}) == 2
+    assert [logger.handlers for logger in loggers] == handlers  # refused before the emulator set up its logging
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"lambda-runtime serve: error: argument {option}: must be {reason}, got ")
     assert line.endswith("(see lambda-runtime serve --help)")

@@ -264,7 +264,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             args.timeout = float(raw)
         except ValueError:
             return _serve_error(f"{timeout_variable}={raw!r} is invalid: not a number of seconds")
-    configure_logging(args.log_level, environ)
     try:
         config = EmulatorConfig(
             handler=args.handler,
@@ -301,6 +300,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         if e.setting == "timeout" and timeout_variable is not None:
             return _serve_error(f"{timeout_variable}={environ[timeout_variable]!r} is invalid: {e.reason}")
         return _serve_error(f"{'HANDLER' if e.setting == 'handler' else 'argument ' + _option(e.setting)}: {e.reason}")
+    configure_logging(args.log_level, environ)  # only once the settings are good: a refusal is one line
     try:
         asyncio.run(serve(config))
     except OSError as e:

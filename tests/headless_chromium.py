@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
@@ -29,6 +31,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--disable-dev-shm-usage",  # a container's /dev/shm may be too small for it
     "--remote-debugging-port=0",
 ]
 
@@ -152,8 +155,8 @@ async def open_page(url: str, width: int = 1280, height: int = 800) -> AsyncIter
                 await page.goto(url)
                 yield page
         finally:
-            if process.returncode is None:
-                process.kill()
+            with contextlib.suppress(ProcessLookupError):  # the browser and its helpers (renderer, zygote ...)
+                os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
 
 

@@ -15,13 +15,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
     "--headless",
@@ -34,6 +35,17 @@ FLAGS = [
     "--disable-dev-shm-usage",  # a container's /dev/shm may be too small for it
     "--remote-debugging-port=0",
 ]
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on a loop of its own, leaving the thread's current loop alone (``asyncio.run`` would unset
+    it, and code that later calls ``asyncio.get_event_loop()`` in this thread would fail)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def require_chromium() -> str:

@@ -51,7 +51,7 @@ def test_the_page_shows_a_new_invocation_live_in_a_real_browser(serve: Callable[
             )
             return first_row, second_row, lanes, bars, await page.screenshot()
 
-    first_row, second_row, lanes, bars, png = asyncio.run(look())
+    first_row, second_row, lanes, bars, png = headless_chromium.run(look())
     first_record, second_record = emu.wait_for_records(2)
     cells = second_row.split("\t")
     assert second_record.request_id in cells and "success" in cells and "warm" in cells

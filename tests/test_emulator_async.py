@@ -78,7 +78,7 @@ def test_a_retry_that_succeeds_counts_its_attempts(emulator: Callable[..., Emula
 
 
 def test_a_timeout_is_a_failure_and_is_retried(emulator: Callable[..., Emulator]) -> None:
-    emu = emulator("basic.slow", timeout=0.3, max_retry_attempts=1, retry_delays=TINY)
+    emu = emulator("basic.slow", timeout=1, max_retry_attempts=1, retry_delays=TINY)
     emu.invoke({"sleep": 30}, invocation_type="Event")
     (outcome,) = emu.wait_for_async_outcomes(1)
     assert outcome["requestContext"]["condition"] == "RetriesExhausted"

@@ -185,11 +185,11 @@ def test_tail_log_is_the_last_4_kb(emulator: Callable[..., Emulator]) -> None:
 
 
 def test_tail_of_a_timeout_includes_end_and_report(emulator: Callable[..., Emulator]) -> None:
-    emu = emulator("basic.slow", timeout=0.5)
+    emu = emulator("basic.slow", timeout=1)
     r = emu.invoke({"sleep": 30}, tail=True)
     request_id = r.headers["X-Amzn-RequestId"]
     lines = base64.b64decode(r.headers["X-Amz-Log-Result"]).decode().splitlines()
-    assert lines[-3].endswith(f"{request_id} Task timed out after 0.50 seconds")
+    assert lines[-3].endswith(f"{request_id} Task timed out after 1.00 seconds")
     assert lines[-2] == f"END RequestId: {request_id}"
     assert lines[-1].startswith(f"REPORT RequestId: {request_id}\t")
     assert lines[-1].endswith("\tStatus: timeout\tEnvironment: 1")

@@ -120,20 +120,20 @@ def test_stop_works_on_a_frozen_runtime() -> None:
 
 
 def test_timeout_kills_the_runtime_and_the_next_event_gets_a_fresh_one(emulator: Callable[..., Emulator]) -> None:
-    emu = emulator("basic.slow", timeout=0.5)
+    emu = emulator("basic.slow", timeout=1)
     r = emu.invoke({"sleep": 30})
     request_id = r.headers["X-Amzn-RequestId"]
     assert r.headers["X-Amz-Function-Error"] == "Unhandled"
     assert r.json() == {
         "errorType": "Sandbox.Timedout",
-        "errorMessage": f"RequestId: {request_id} Error: Task timed out after 0.50 seconds",
+        "errorMessage": f"RequestId: {request_id} Error: Task timed out after 1.00 seconds",
     }
     (record,) = emu.wait_for_records(1)
     assert record.status == "timeout" and record.error_type == "Sandbox.Timedout"
-    assert record.duration_ms >= 500  # type: ignore[operator]
+    assert record.duration_ms >= 1000  # type: ignore[operator]
     assert wait_until(lambda: process_state(record.runtime_pid) is None)  # type: ignore[arg-type]
     lines = emu.invocation_output(request_id).splitlines()
-    assert lines[-3].endswith(f" {request_id} Task timed out after 0.50 seconds")
+    assert lines[-3].endswith(f" {request_id} Task timed out after 1.00 seconds")
     assert lines[-1].endswith("\tStatus: timeout\tEnvironment: 1")
     ok = emu.invoke({"sleep": 0})
     assert ok.status_code == 200 and "X-Amz-Function-Error" not in ok.headers
@@ -143,7 +143,7 @@ def test_timeout_kills_the_runtime_and_the_next_event_gets_a_fresh_one(emulator:
 
 
 def test_timeout_after_the_response_keeps_the_answer(emulator: Callable[..., Emulator], tmp_path: Path) -> None:
-    emu = emulator("unused", runtime_command=[sys.executable, str(SCRIPTED), "wait_file"], timeout=0.5)
+    emu = emulator("unused", runtime_command=[sys.executable, str(SCRIPTED), "wait_file"], timeout=1)
     r = emu.invoke({"file": str(tmp_path / "never")})
     assert r.status_code == 200 and "X-Amz-Function-Error" not in r.headers
     assert r.json()["mode"] == "wait_file"

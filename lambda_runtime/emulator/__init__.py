@@ -76,10 +76,15 @@ Behaviour
   answers (the restore); ``/runtime/restore/error`` fails the init like ``/init/error``. The first record after
   a restore has ``restore_ms`` (restore → first ``/next``) and no ``init_ms``; REPORT says ``Restore Duration``.
 - Output: stdout and stderr of the runtimes, line by line, plus START / END / REPORT lines, are logged
-  to the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout) and
-  kept: ``runtime_output()``, ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must
+  to the ``lambda_runtime.emulator.runtime`` logger (prefix-free; the CLI prints them on stdout, each record's
+  ``\\r``-joined lines one under the other, see :mod:`.console`) and kept as written: ``runtime_output()``,
+  ``wait_for_output()``, ``invocation_output(request_id)``. The runtime must
   flush its own output (awslambdaric makes stdout unbuffered; ``PYTHONUNBUFFERED`` is not set for it).
   The emulator's own log never holds payloads or results.
+- The invocations page: ``GET /`` (``/_emulator/``) draws the last invocations per environment, live, from
+  ``GET /_emulator/invocations`` (:mod:`.timeline`).
+- Settings are checked once, against Lambda's limits where it has one (:mod:`.limits`): a value out of range
+  raises ``ConfigError`` naming the setting, for the CLI and ``Emulator(...)`` alike.
 - Records (:class:`InvocationRecord`): ``records()``, ``wait_for_records(n)``, ``record(request_id)``,
   ``--report-file`` (JSON lines, all of them). In memory, the latest ``keep_records`` (10,000) records
   with their output, and ten times as many output lines: memory stays bounded. Times are

@@ -1,8 +1,11 @@
 """``lambda-runtime serve HANDLER``: run the emulator in the foreground.
 
-The runtime's output goes to stdout as it is (Lambda-style lines show as they are); the emulator's own
-log (one line per invocation: request id, status, duration) goes to stderr. SIGINT / SIGTERM stop the
-runtimes (SIGCONT and SIGTERM to each process group, SIGKILL after the grace period) and the server.
+The function's log (the runtime's output and the platform's START / END / REPORT lines) goes to stdout, each
+record whole (a traceback's lines one under the other, console.py); the emulator's own log (one line per
+invocation: request id, status, duration) goes to stderr. Colour only on a terminal, and not with NO_COLOR.
+
+SIGINT / SIGTERM stop the runtimes (SIGCONT and SIGTERM to each process group, SIGKILL after the grace period)
+and the server.
 """
 
 from __future__ import annotations
@@ -17,52 +20,49 @@ import signal
 import sys
 from collections.abc import Mapping, Sequence
 from importlib import metadata
+from typing import NoReturn
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
+from lambda_runtime.emulator.console import EmulatorLogFormatter, FunctionLogFormatter, wants_colour
+from lambda_runtime.emulator.limits import ConfigError
 from lambda_runtime.emulator.server import EmulatorServer
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
-    return value
-
-
 def _delays(text: str) -> tuple[float, ...]:
     try:
-        delays = tuple(float(part) for part in text.split(","))
+        return tuple(float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a comma-separated list of seconds: {text}") from None
-    if any(d < 0 for d in delays):
-        raise argparse.ArgumentTypeError(f"delays must be >= 0: {text}")
-    return delays
 
 
-def _retries(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 2:
-        raise argparse.ArgumentTypeError(f"must be 0, 1 or 2 (as Lambda): {text}")
-    return value
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line, with a pointer to ``--help`` (the serve usage alone is a screenful)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _serve_error(message: str) -> int:
+    """A setting the parser let through and ``EmulatorConfig`` refused: one line, as the parser's own errors."""
+    print(f"lambda-runtime serve: error: {message} (see lambda-runtime serve --help)", file=sys.stderr)
+    return 2
+
+
+def _option(setting: str) -> str:
+    """The command-line option of an ``EmulatorConfig`` setting: ``memory_size`` → ``--memory-size``."""
+    return "--" + setting.replace("_", "-")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lambda-runtime", description="Local AWS Lambda emulator.")
+    parser = _Parser(prog="lambda-runtime", description="Local AWS Lambda emulator.")
     # The installed distribution's version (lambda_runtime.__version__ at build time): the emulator imports nothing
     # from the runtime it emulates Lambda for.
     parser.add_argument(
         "-V", "--version", action="version", version=f"lambda-runtime {metadata.version('lambda-runtime')}"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     serve = commands.add_parser(
         "serve",
         help="serve the Invoke API and the Runtime API, running the runtime as a child process",
@@ -76,12 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9000, help="port to bind, 0 for any (default: %(default)s)")
     serve.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=float,
         default=None,
-        help="function timeout in seconds (default: $AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)",
+        help="function timeout in seconds, 1 to 900 as on Lambda (default: $AWS_LAMBDA_FUNCTION_TIMEOUT, else 3)",
     )
     serve.add_argument("--function-name", default="function", help="function name (default: %(default)s)")
-    serve.add_argument("--memory-size", type=_positive_int, default=128, help="memory size in MB (default: 128)")
+    serve.add_argument(
+        "--memory-size", type=int, default=128, help="memory size in MB, 128 to 10,240 as on Lambda (default: 128)"
+    )
     serve.add_argument(
         "--runtime-command",
         help='command that starts the runtime (default: "python -m lambda_runtime" with this Python)',
@@ -106,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--init-timeout",
-        type=_positive_float,
+        type=float,
         default=10.0,
         help="seconds the runtime may take to reach its first /next (default: %(default)s)",
     )
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--kill-grace",
-        type=_positive_float,
+        type=float,
         default=2.0,
         help="seconds between SIGTERM and SIGKILL when stopping the runtime (default: %(default)s)",
     )
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--concurrency",
-        type=_positive_int,
+        type=int,
         default=10,
         help="reserved concurrency: most execution environments (runtime processes) at once; an invocation that "
         "finds none idle starts one (a cold start), beyond this it gets 429 (default: %(default)s)",
@@ -146,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="Lambda Managed Instances mode: one environment serves up to N invocations at once (sets "
+        help="Lambda Managed Instances mode: one environment serves up to N (1 to 1,600) invocations at once (sets "
         "AWS_LAMBDA_MAX_CONCURRENCY), is never frozen, a timeout fails the invocation without killing it; "
         "beyond N in flight, 429 (default: off)",
     )
@@ -159,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--idle-timeout",
-        type=_positive_float,
+        type=float,
         default=None,
         metavar="SECONDS",
         help="reclaim (stop) an environment idle for this long (default: never)",
@@ -172,13 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--keep-records",
-        type=_positive_int,
+        type=int,
         default=10_000,
         help="invocation records kept in memory, the latest (the --report-file has all) (default: %(default)s)",
     )
     serve.add_argument(
         "--async-queue-size",
-        type=_positive_int,
+        type=int,
         default=100_000,
         help="most Event invocations waiting in the internal queue; beyond it 429 (default: %(default)s)",
     )
@@ -189,7 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: lambda-emulator-unprocessed-PID.jsonl in the temporary directory)",
     )
     serve.add_argument(
-        "--max-retry-attempts", type=_retries, default=2, help="retries of a failed Event invocation (default: 2)"
+        "--max-retry-attempts",
+        type=int,
+        default=2,
+        help="retries of a failed Event invocation, 0 to 2 as on Lambda (default: 2)",
     )
     serve.add_argument(
         "--retry-delays",
@@ -200,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-event-age",
-        type=_positive_float,
+        type=float,
         default=DEFAULT_MAX_EVENT_AGE,
-        help="seconds an Event may wait before it is dropped (default: 21600, 6 h)",
+        help="seconds an Event may wait before it is dropped, at most 21600 (6 h) as on Lambda (default: 21600)",
     )
     serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
     serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
@@ -212,16 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Emulator log → stderr with time and level; runtime output → stdout, prefix-free."""
+def configure_logging(level: str, environ: Mapping[str, str]) -> None:
+    """Emulator log → stderr with time and level; the function's log → stdout, each record whole (console.py)."""
     own = logging.StreamHandler(sys.stderr)
-    own.setFormatter(logging.Formatter("%(asctime)s %(levelname)s emulator: %(message)s"))
+    own.setFormatter(EmulatorLogFormatter(wants_colour(sys.stderr, environ)))
     emulator_logger = logging.getLogger("lambda_runtime.emulator")
     emulator_logger.handlers[:] = [own]
     emulator_logger.setLevel(level)
     emulator_logger.propagate = False
     output = logging.StreamHandler(sys.stdout)
-    output.setFormatter(logging.Formatter("%(message)s"))
+    output.setFormatter(FunctionLogFormatter(wants_colour(sys.stdout, environ)))
     runtime_logger = logging.getLogger("lambda_runtime.emulator.runtime")
     runtime_logger.handlers[:] = [output]
     runtime_logger.setLevel(logging.INFO)
@@ -250,14 +255,15 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     parser = build_parser()
     args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
+    timeout_variable = None
     if args.timeout is None:
         # Like SAM and the upstream emulator: the function's configured timeout may come from the environment.
-        raw = environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3")
+        timeout_variable = "AWS_LAMBDA_FUNCTION_TIMEOUT"
+        raw = environ.get(timeout_variable, "3")
         try:
-            args.timeout = _positive_float(raw)
-        except (ValueError, argparse.ArgumentTypeError) as error:
-            parser.error(f"AWS_LAMBDA_FUNCTION_TIMEOUT={raw!r} is invalid: {error}")
-    configure_logging(args.log_level)
+            args.timeout = float(raw)
+        except ValueError:
+            return _serve_error(f"{timeout_variable}={raw!r} is invalid: not a number of seconds")
     try:
         config = EmulatorConfig(
             handler=args.handler,
@@ -290,9 +296,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
         )
-    except ValueError as e:
-        print(f"lambda-runtime: error: {e}", file=sys.stderr)
-        return 2
+    except ConfigError as e:  # every range is checked there, once, for the CLI and Emulator(...) alike
+        if e.setting == "timeout" and timeout_variable is not None:
+            return _serve_error(f"{timeout_variable}={environ[timeout_variable]!r} is invalid: {e.reason}")
+        return _serve_error(f"{'HANDLER' if e.setting == 'handler' else 'argument ' + _option(e.setting)}: {e.reason}")
+    configure_logging(args.log_level, environ)  # only once the settings are good: a refusal is one line
     try:
         asyncio.run(serve(config))
     except OSError as e:

@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lambda_runtime.emulator.limits import FUNCTION_NAME, LIMITS, RETRY_DELAY, ConfigError
+
 API_VERSION = "2018-06-01"
 INVOKE_API_VERSION = "2015-03-31"
 ACCOUNT_ID = "000000000000"
@@ -32,7 +34,8 @@ DEFAULT_MAX_EVENT_AGE = 6 * 3600.0
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Everything the emulator needs, validated once. The ``Emulator`` and the CLI both build one."""
+    """Everything the emulator needs, validated once (:mod:`.limits`). The ``Emulator`` and the CLI both build one;
+    a setting out of range raises :class:`~lambda_runtime.emulator.limits.ConfigError` naming it."""
 
     handler: str
     task_root: str = field(default_factory=os.getcwd)
@@ -97,37 +100,24 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:
         if not self.handler:
-            raise ValueError("handler must not be empty")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be > 0, got {self.timeout!r}")
-        if self.init_timeout <= 0:
-            raise ValueError(f"init_timeout must be > 0, got {self.init_timeout!r}")
-        if self.memory_size <= 0:
-            raise ValueError(f"memory_size must be > 0, got {self.memory_size!r}")
-        if not self.function_name or ":" in self.function_name or "/" in self.function_name:
-            raise ValueError(f"invalid function name {self.function_name!r}")
+            raise ConfigError("handler", "must not be empty")
+        if not FUNCTION_NAME.fullmatch(self.function_name):
+            raise ConfigError(
+                "function_name",
+                f"must be 1 to 64 letters, digits, '-' or '_' (as Lambda's), got {self.function_name!r}",
+            )
         if self.runtime_command is not None and not list(self.runtime_command):
-            raise ValueError("runtime_command must not be empty")
-        if self.concurrency < 1:
-            raise ValueError(f"concurrency must be >= 1, got {self.concurrency!r}")
-        if self.queue_size < 0:
-            raise ValueError(f"queue_size must be >= 0, got {self.queue_size!r}")
-        if self.idle_timeout is not None and self.idle_timeout <= 0:
-            raise ValueError(f"idle_timeout must be > 0, got {self.idle_timeout!r}")
-        if self.keep_records < 1:
-            raise ValueError(f"keep_records must be >= 1, got {self.keep_records!r}")
-        if self.async_queue_size < 1:
-            raise ValueError(f"async_queue_size must be >= 1, got {self.async_queue_size!r}")
-        if self.max_retry_attempts < 0:
-            raise ValueError(f"max_retry_attempts must be >= 0, got {self.max_retry_attempts!r}")
-        if not self.retry_delays or any(d < 0 for d in self.retry_delays):
-            raise ValueError(f"retry_delays must be one or more delays >= 0, got {self.retry_delays!r}")
-        if self.max_event_age <= 0:
-            raise ValueError(f"max_event_age must be > 0, got {self.max_event_age!r}")
-        if self.max_concurrency < 0:
-            raise ValueError(f"max_concurrency must be >= 0, got {self.max_concurrency!r}")
+            raise ConfigError("runtime_command", "must not be empty")
+        for limit in LIMITS:
+            value = getattr(self, limit.setting)
+            if value is not None or not limit.optional:
+                limit.check(value)
+        if not self.retry_delays:
+            raise ConfigError("retry_delays", "must be one or more delays")
+        for delay in self.retry_delays:
+            RETRY_DELAY.check(delay)
         if not os.path.isdir(self.task_root):
-            raise ValueError(f"task root {self.task_root!r} is not a directory")
+            raise ConfigError("task_root", f"{self.task_root!r} is not a directory")
 
     @property
     def command(self) -> list[str]:

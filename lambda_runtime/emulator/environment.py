@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from lambda_runtime.emulator.invocation import EnvState, Invocation, NextWaiter, PendingFailure
 from lambda_runtime.emulator.output import OutputPipe
-from lambda_runtime.emulator.procfs import tree_peak_rss_kb
+from lambda_runtime.emulator.procfs import group_members, signal_thread, tree_peak_rss_kb
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -248,8 +248,28 @@ class Environment:
             for ext in self.extensions.values():
                 if "SHUTDOWN" in ext.events and ext.waiter is not None and not ext.waiter.done():
                     ext.waiter.set_result("spindown")
-        self.signal_group(signal.SIGTERM)
+        self.terminate()
         await self.wait_reaped(grace, kill=True)
+
+    def terminate(self) -> None:
+        """SIGTERM to the runtime's main thread, and to the other processes of its group (job workers, children).
+
+        Aimed at the main thread: a process-wide signal goes to any thread of the process that is ready for it, and
+        a runtime just continued (SIGCONT) has its main thread still busy with that continue, so the kernel picks
+        another one, e.g. a job worker. A Python runtime waits for its next event in a read on the main thread,
+        which only a signal delivered to that thread interrupts: it would never run its handler, nor its shutdown
+        hooks, until SIGKILL came.
+        """
+        pid = self.pid
+        if pid is None:
+            return
+        if not signal_thread(pid, pid, signal.SIGTERM):
+            self.signal_group(signal.SIGTERM)  # no tgkill here: the process-wide signal, as best we can
+            return
+        for member in group_members(pid):
+            if member != pid:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(member, signal.SIGTERM)
 
     async def wait_reaped(self, grace: float, kill: bool) -> bool:
         """Wait up to ``grace`` seconds for the process to be reaped; then SIGKILL it if ``kill``."""

@@ -28,6 +28,7 @@ from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.runtime_api import RuntimeApi
 from lambda_runtime.emulator.store import JsonLinesFile, Store
 from lambda_runtime.emulator.stream_api import StreamApi
+from lambda_runtime.emulator.timeline import PAGE, Timeline
 from lambda_runtime.emulator.trailers import serve_tapped
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -56,6 +57,7 @@ class EmulatorServer:
         self.extensions = ExtensionsApi(config, self._env_for)
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
         self.stream_api = StreamApi(self.invoke_api)
+        self.timeline = Timeline(config, self.store, self.ledger)  # the page at /_emulator/
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
         self.default_faults: Mapping[str, Any] | None = None
         self._env_by_port: dict[int, Environment] = {}
@@ -96,6 +98,7 @@ class EmulatorServer:
         self.extensions.add_routes(app)
         self.invoke_api.add_routes(app)
         self.stream_api.add_routes(app)
+        self.timeline.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         try:
@@ -118,6 +121,7 @@ class EmulatorServer:
             self.config.memory_size,
             self.config.concurrency,
         )
+        logger.info("the last invocations, live: %s%s", self.url, PAGE)
         if self.config.prestart:
             self.pool.prestart(self.env)
 

@@ -177,6 +177,11 @@ class Store:
 
         return self._wait(found, timeout, lambda: f"{text!r} not in the runtime output")
 
+    def invocation_lines(self, request_id: str) -> list[str]:
+        """The lines of a kept record's log (START ... REPORT), or none."""
+        with self._lock:
+            return list(self._logs.get(request_id, []))
+
     def invocation_output(self, request_id: str) -> str:
         with self._lock:
             return "".join(line + "\n" for line in self._logs.get(request_id, []))

@@ -92,16 +92,17 @@ class CliServer:
     by a thread, so that the emulator never blocks on a full pipe."""
 
     def __init__(
-        self, *args: str, cwd: Path = FUNCTIONS, stdout: Path | None = None, env: dict[str, str] | None = None
+        self, *args: str, cwd: Path = FUNCTIONS, stdout: Any = None, env: dict[str, str] | None = None
     ) -> None:
-        """`stdout`: a file for what the CLI shows of the runtime's output (else it is dropped); `env`: variables
-        over this process's environment."""
+        """`stdout`: where the CLI shows the runtime's output: a file path (created), an open file or descriptor
+        (a terminal's, say), or None to drop it; `env`: variables over this process's environment."""
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
-        with open(stdout, "wb") if stdout is not None else contextlib.nullcontext(subprocess.DEVNULL) as out:
+        opened = open(stdout, "wb") if isinstance(stdout, Path) else contextlib.nullcontext(stdout)
+        with opened as out:
             self.process = subprocess.Popen(
                 [*command, "--log-level", "DEBUG"],
                 cwd=cwd,
-                stdout=out,
+                stdout=subprocess.DEVNULL if out is None else out,
                 stderr=subprocess.PIPE,
                 text=True,
                 env={**os.environ, **(env or {})},

@@ -139,6 +139,10 @@ def defer_then_raise(event, context):
     raise ValueError("handler failed after deferring")
 
 
+def defer_none(event, context):
+    context.defer(None)  # a TypeError: the handler fails, its traceback in one log record
+
+
 def no_defer(event, context):
     return "plain"
 

@@ -14,6 +14,7 @@ def hook():
     (MARKS / "hook.started").touch()
     time.sleep(float(os.environ.get("SHUTDOWN_HOOK_SLEEP", "0")))
     (MARKS / "hook.done").touch()
+    (MARKS / f"hook.done.{os.getpid()}").touch()  # one per runtime, when several share MARKS
 
 
 def polite():
@@ -29,7 +30,21 @@ def stubborn():
     time.sleep(600)  # ignores its cancel flag: cut short
 
 
+def quick():
+    (MARKS / "quick.done").touch()
+
+
+def _meet(count):
+    """Wait until ``count`` invocations are in their handlers at once (each in an environment of its own)."""
+    (MARKS / f"arrived.{os.getpid()}").touch()
+    deadline = time.monotonic() + 30
+    while len(list(MARKS.glob("arrived.*"))) < count and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 def handler(event, context):
+    if "meet" in event:
+        _meet(event["meet"])
     for name in event.get("jobs", []):
-        context.defer({"polite": polite, "stubborn": stubborn}[name], job_name=name)
+        context.defer({"polite": polite, "stubborn": stubborn, "quick": quick}[name], job_name=name)
     return "answered"

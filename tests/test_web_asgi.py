@@ -70,6 +70,14 @@ def test_background_task_past_the_deadline_is_cancelled_and_reported(serve):
     emu.wait_for_output("BackgroundTimeout")
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_header_value_outside_latin_1_reaches_the_app_as_utf_8(serve, kind):
+    emu = serve("web_apps.fastapi_handler")
+    result = emu.invoke(event(kind, "GET", "/note", headers={"x-note": ["ok \U0001f642 é"]})).json()
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["text"] == "ok \U0001f642 é"
+
+
 def test_one_event_loop_and_one_lifespan_startup_for_the_process(serve):
     emu = serve("web_apps.fastapi_handler")
     first, second = (json.loads(emu.invoke(event("function-url", "GET", "/loop")).json()["body"]) for _ in range(2))

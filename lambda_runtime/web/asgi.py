@@ -103,7 +103,9 @@ class ASGIAdapter:
             "raw_path": request.raw_path.encode() if request.raw_path is not None else None,
             "root_path": request.root_path,
             "query_string": request.query_string.encode(),
-            "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers],
+            # UTF-8: the bytes a client sends for text outside ASCII, which a server hands over as they came (and
+            # what Mangum does); the framework decodes them as Latin-1, as it would behind uvicorn.
+            "headers": [(name.encode(), value.encode()) for name, value in request.headers],
             "client": (request.source_ip, 0),
             "server": request.server,
             "state": dict(self.lifespan.state),

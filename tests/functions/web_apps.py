@@ -93,6 +93,13 @@ async def reverse(request: Request):
     return response
 
 
+@api.get("/note")
+async def note(request: Request):
+    """The x-note header as the app reads it, and as the UTF-8 text the client sent."""
+    raw = request.headers.get("x-note", "")
+    return {"note": raw, "text": raw.encode("latin-1").decode("utf-8")}
+
+
 @api.get("/boom")
 async def boom():
     raise RuntimeError("endpoint exploded")

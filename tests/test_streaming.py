@@ -90,6 +90,15 @@ def test_the_http_integration_prelude_gives_status_headers_and_cookies_to_a_real
     assert raw.read() == b"<p>/raw</p>"
 
 
+@pytest.mark.parametrize(("path", "status"), [("/nothing", 200), ("/empty-strings", 200), ("/prelude-only", 204)])
+def test_a_stream_without_a_chunk_ends_the_http_response(serve, path, status):
+    emu = serve("streaming.empty")
+    r = requests.get(f"{emu.url}/lambda-url{path}", timeout=20)
+    assert (r.status_code, r.content) == (status, b"")
+    (record,) = emu.wait_for_records(1)
+    assert record.status == "success" and record.extra["stream"]["bytes"] >= 0
+
+
 def test_deferred_jobs_start_when_the_stream_has_ended(serve, tmp_path):
     emu = serve("streaming.defers")
     marker = tmp_path / "audit"

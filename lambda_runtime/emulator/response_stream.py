@@ -24,6 +24,7 @@ class ResponseStream:
         self.error_body: bytes | None = None
         self.ended_at: float | None = None
         self.abandoned = False  # the caller went away: chunks are dropped, the runtime is never blocked
+        self._end_read = False  # the reader has taken the end: every later `chunks()` is None at once
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_CHUNKS)
 
     @property
@@ -58,15 +59,18 @@ class ResponseStream:
             self._queue.get_nowait()
 
     async def chunks(self) -> list[bytes] | None:
-        """The next chunks (all that are waiting, at least one), or None at the end."""
+        """The next chunks (all that are waiting, at least one), or None at the end (and ever after)."""
+        if self._end_read:
+            return None
         first = await self._queue.get()
         if first is None:
+            self._end_read = True
             return None
         taken = [first]
         while not self._queue.empty():
             chunk = self._queue.get_nowait()
             if chunk is None:
-                self._queue.put_nowait(None)  # seen again by the next call
+                self._end_read = True  # the next call returns None
                 break
             taken.append(chunk)
         return taken

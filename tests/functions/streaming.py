@@ -76,3 +76,13 @@ def defers_while_streaming(event, context):
     while not os.path.exists(event["gate"]) and time.monotonic() < deadline:
         time.sleep(0.005)
     yield "chunk 2\n"
+
+
+def empty(event, context):
+    """A stream with no chunk: nothing at all, only empty strings, or only a status in the prelude."""
+    path = event.get("rawPath", "")
+    if path == "/nothing":
+        return iter(())
+    if path == "/empty-strings":
+        return iter(["", b"", ""])
+    return StreamingResponse(iter(["", b""]), status_code=204, headers={"X-Empty": "yes"})

@@ -7,6 +7,7 @@ tasks) must not start before the runtime has posted the response.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import queue
 import threading
@@ -27,6 +28,9 @@ class HttpCycle:
     def __init__(self, scope: Scope, body: bytes, streaming: bool = False) -> None:
         self.scope = scope
         self.body = body
+        # The app's task runs in this very context (made in the handler's thread: request id, user variables), so
+        # that the deferred job can set `current_job()` in it for the app's work after the response.
+        self.context = contextvars.copy_context()
         # Streaming: `ready` is set at the response start and the body goes through `stream()` as it is sent.
         self.streaming = streaming
         self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue()

@@ -86,6 +86,11 @@ async def items_endpoint():
     return {"items": [1, 2]}
 
 
+@api.get("/café")
+async def cafe_endpoint(request: Request):
+    return {"path": request.url.path}
+
+
 @api.get("/boom")
 async def boom_endpoint():
     raise RuntimeError("boom")
@@ -139,6 +144,11 @@ def flask_items():
     return jsonify(items=[1, 2])
 
 
+@flask_app.get("/café")
+def flask_cafe():
+    return jsonify(path=flask_request.path)
+
+
 @flask_app.get("/boom")
 def flask_boom():
     raise RuntimeError("boom")
@@ -172,6 +182,14 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "null": ("multiValueHeaders", "multiValueQueryStringParameters"),
         "kinds": {"rest"},
     },
+    "null-multi-value-query": {
+        "path": "/echo",
+        "query": {"q": ["1"]},
+        "null": ("multiValueQueryStringParameters",),
+        "kinds": {"rest"},
+    },
+    # A path outside ASCII, as ALB and REST deliver it (decoded).
+    "non-ascii-path": {"path": "/café", "kinds": {"rest", "alb", "alb-multi"}},
 }
 
 # (adapter, kind, request, field) -> why ours differs. "*" matches any kind or request.
@@ -199,6 +217,12 @@ DELIBERATE: dict[tuple[str, str, str, str], str] = {
     ("wsgi", "alb", "cookies", "cookies"): "every Set-Cookie survives",
     # REST with "multiValueHeaders": null: the request keeps its headers from "headers"; apig-wsgi drops them all.
     ("wsgi", "rest", "null-multi-value-headers", "body"): "headers kept when multiValueHeaders is null",
+    # The same for the query; and REMOTE_ADDR is the caller's sourceIp (apig-wsgi: 127.0.0.1 without X-Forwarded-For).
+    ("wsgi", "rest", "null-multi-value-query", "body"): "query kept when multiValueQueryStringParameters is null",
+    # PEP 3333: environ strings are Latin-1 decoded bytes; apig-wsgi passes the text as is, Werkzeug garbles it: 404.
+    ("wsgi", "*", "non-ascii-path", "status"): "a path outside ASCII reaches a WSGI app (PEP 3333)",
+    ("wsgi", "*", "non-ascii-path", "headers"): "a path outside ASCII reaches a WSGI app (PEP 3333)",
+    ("wsgi", "*", "non-ascii-path", "body"): "a path outside ASCII reaches a WSGI app (PEP 3333)",
     # Text types: we also treat +json/+xml suffixes as text; Mangum sends those base64-encoded (same bytes).
     ("asgi", "*", "ld", "isBase64Encoded"): "application/ld+json is text (+json suffix); Mangum sends it base64",
 }
@@ -250,6 +274,8 @@ FLASK_ROUTES = {
     "emoji-header",
     "custom-domain-stage",
     "null-multi-value-headers",
+    "null-multi-value-query",
+    "non-ascii-path",
 }
 
 

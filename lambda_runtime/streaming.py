@@ -91,6 +91,7 @@ class Stream:
         self.limit = STREAM_LIMIT
         self.sent = 0
         self.error: BaseException | None = None
+        self.cancelled = False  # the caller disconnected mid-stream and the post was reset
         self._trailers: dict[str, str] = {}
 
     def __iter__(self) -> Iterator[bytes]:
@@ -163,12 +164,35 @@ def post_stream(client: RuntimeClient, invocation: Invocation, stream: Stream) -
     except RuntimeApiError as error:
         logger.error("The Runtime API refused the streamed response after %d bytes: %s", stream.sent, error)
     except requests.RequestException as error:
-        logger.error("Streaming the response failed after %d bytes: %s", stream.sent, error)
+        if not _reset(error):
+            logger.error("Streaming the response failed after %d bytes: %s", stream.sent, error)
+        else:
+            # Lambda resets the streamed post when the caller disconnects: nothing more can reach anyone, so the
+            # handler's generator is closed now (GeneratorExit at its yield) instead of running, billed, to its
+            # end. The handler did not fail: its deferred jobs run as after any response.
+            failed = False
+            stream.cancelled = True
+            logger.warning(
+                "Response stream cancelled after %d bytes: the caller disconnected (the Runtime API reset the "
+                "connection); the handler's generator is closed",
+                stream.sent,
+                extra={"streamCancelled": True, "bytesSent": stream.sent},
+            )
     finally:
         _close(stream.chunks)
     if isinstance(stream.error, Terminated):  # SIGTERM mid-stream: the stream is ended, now stop
         raise stream.error
     return failed, (time.monotonic() - started) * 1000
+
+
+def _reset(error: BaseException) -> bool:
+    """Whether a failed post was reset by the peer mid-body (its cause chain holds a reset or a broken pipe)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (ConnectionResetError, BrokenPipeError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return any(isinstance(arg, (ConnectionResetError, BrokenPipeError)) for arg in error.args)
 
 
 def _next_chunk(chunks: Iterator[Any]) -> bytes:

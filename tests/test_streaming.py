@@ -90,6 +90,15 @@ def test_the_http_integration_prelude_gives_status_headers_and_cookies_to_a_real
     assert raw.read() == b"<p>/raw</p>"
 
 
+@pytest.mark.parametrize(("path", "status"), [("/nothing", 200), ("/empty-strings", 200), ("/prelude-only", 204)])
+def test_a_stream_without_a_chunk_ends_the_http_response(serve, path, status):
+    emu = serve("streaming.empty")
+    r = requests.get(f"{emu.url}/lambda-url{path}", timeout=20)
+    assert (r.status_code, r.content) == (status, b"")
+    (record,) = emu.wait_for_records(1)
+    assert record.status == "success" and record.extra["stream"]["bytes"] >= 0
+
+
 def test_deferred_jobs_start_when_the_stream_has_ended(serve, tmp_path):
     emu = serve("streaming.defers")
     marker = tmp_path / "audit"
@@ -169,6 +178,42 @@ def test_a_caller_that_leaves_mid_stream_does_not_block_the_runtime(serve, tmp_p
     started = time.monotonic()
     (record,) = emu.wait_for_records(1, timeout=30)
     assert record.status == "success" and time.monotonic() - started < 30
+
+
+def _leave_after_the_first_chunk(url, **options):
+    with requests.request(options.pop("method", "GET"), url, stream=True, timeout=30, **options) as r:
+        assert r.status_code == 200
+        assert next(r.iter_content(None))
+    # Leaving the `with` closes the connection mid-stream.
+
+
+@pytest.mark.parametrize("api", ["function-url", "invoke-with-response-stream"])
+def test_a_caller_leaving_mid_stream_closes_the_generator_and_the_report_says_so(serve, tmp_path, api):
+    emu = serve("streaming.ticks", timeout=60)
+    if api == "function-url":
+        _leave_after_the_first_chunk(f"{emu.url}/lambda-url/", method="POST", json={"dir": str(tmp_path)})
+    else:
+        response, events = _events(emu, {"dir": str(tmp_path)})
+        assert "PayloadChunk" in next(events)
+        response["EventStream"].close()
+    (record,) = emu.wait_for_records(1, timeout=30)
+    # Told at its next yield, long before its 600 ticks: it never ran to its end.
+    assert (tmp_path / "ended").read_text() == "GeneratorExit"
+    assert record.status == "success"
+    assert record.extra["stream"]["caller_left_at"] <= record.next_at
+    output = emu.invocation_output(record.request_id)
+    assert "Response stream cancelled after" in output and "the caller disconnected" in output
+    report = next(line for line in output.splitlines() if line.startswith("REPORT"))
+    assert "Stream: caller disconnected after" in report
+
+
+def test_a_caller_leaving_an_asgi_stream_cancels_the_apps_body_and_its_background_task_still_runs(serve, tmp_path):
+    emu = serve("web_streaming.handler", timeout=60)
+    _leave_after_the_first_chunk(f"{emu.url}/lambda-url/ticks", method="POST", json={"dir": str(tmp_path)})
+    (record,) = emu.wait_for_records(1, timeout=30)
+    assert (tmp_path / "ended").read_text() == "CancelledError"  # Starlette cancels the body on http.disconnect
+    assert record.extra["stream"]["caller_left_at"] <= float((tmp_path / "background").read_text()) <= record.next_at
+    assert "Response stream cancelled after" in emu.invocation_output(record.request_id)
 
 
 def test_an_asgi_streaming_response_streams_through_the_runtime_and_its_background_task_runs_after(serve, tmp_path):

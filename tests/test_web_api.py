@@ -11,7 +11,6 @@ import lambda_runtime.web
 def test_public_api_is_pinned():
     assert sorted(lambda_runtime.web.__all__) == [
         "ASGIAdapter",
-        "BackgroundTimeout",
         "LifespanFailure",
         "MalformedEvent",
         "TEXT_TYPES",

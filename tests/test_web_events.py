@@ -99,3 +99,17 @@ def test_base64_flag_with_text_body():
     raw = event("http-v2", "POST", body="hello")
     raw.update(body=base64.b64encode(b"hello").decode(), isBase64Encoded=True)
     assert read_event(raw).body == b"hello"
+
+
+def test_an_http_api_stage_on_a_custom_domain_is_not_in_the_path():
+    request = read_event(event("http-v2", path="/api/items", stage="api", domain="api.example.com"))
+    assert (request.root_path, request.path) == ("", "/api/items")
+
+
+@pytest.mark.parametrize("kind", ["rest", "alb-multi"])
+def test_null_multi_value_headers_fall_back_to_the_single_value_headers(kind):
+    raw = event(kind, headers={"x-note": ["kept"]}, null=("multiValueHeaders",))
+    raw.setdefault("headers", {"host": "example.com", "x-note": "kept"})
+    request = read_event(raw)
+    assert request.header("x-note") == "kept"
+    assert not request.multi_value

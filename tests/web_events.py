@@ -20,8 +20,29 @@ def event(
     cookies: list[str] | None = None,
     body: bytes | str | Any = b"",
     stage: str | None = None,
+    domain: str | None = None,
+    null: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """One event of `kind` for the request; `body` that is neither bytes nor str is sent as JSON."""
+    """One event of `kind` for the request; `body` that is neither bytes nor str is sent as JSON.
+
+    `domain`: the HTTP API's custom domain (its stage is then not in the path); `null`: top-level fields sent as
+    null, as API Gateway may send them."""
+    built = _event(kind, method, path, query, headers, cookies, body, stage, domain)
+    built.update(dict.fromkeys(null))
+    return built
+
+
+def _event(
+    kind: str,
+    method: str,
+    path: str,
+    query: dict[str, list[str]] | None,
+    headers: dict[str, list[str]] | None,
+    cookies: list[str] | None,
+    body: bytes | str | Any,
+    stage: str | None,
+    domain: str | None,
+) -> dict[str, Any]:
     query = query or {}
     headers = {"host": ["example.com"], "x-forwarded-proto": ["https"], **(headers or {})}
     if not isinstance(body, (bytes, str)):
@@ -56,8 +77,11 @@ def event(
             "isBase64Encoded": binary,
         }
     if kind in ("http-v2", "function-url"):
-        raw_path = (f"/{stage}" if stage else "") + quote(path)
-        domain = "abc123.lambda-url.us-east-1.on.aws" if kind == "function-url" else "api.example.com"
+        # On the API's own execute-api domain a named stage is the first path segment; a custom domain maps it.
+        raw_path = (f"/{stage}" if stage and not domain else "") + quote(path)
+        if kind == "function-url":
+            domain = "abc123.lambda-url.us-east-1.on.aws"
+        domain = domain or "abc123.execute-api.us-east-1.amazonaws.com"
         single = {k: ",".join(v) for k, v in headers.items() if k != "cookie"}
         single["host"] = domain if kind == "function-url" else single["host"]
         out: dict[str, Any] = {

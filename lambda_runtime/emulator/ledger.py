@@ -131,6 +131,9 @@ class Ledger:
             fields.append("Status: shutdown")
         elif record.status == "crash":
             fields.extend(["Status: error", "Error Type: Runtime.ExitError"])
+        caller_left_at = (record.extra.get("stream") or {}).get("caller_left_at")
+        if caller_left_at is not None:  # not in Lambda's line: how a streamed response ended
+            fields.append(f"Stream: caller disconnected after {record.extra['stream']['bytes']} bytes")
         if record.environment is not None:  # not in Lambda's line: which environment served it
             fields.append(f"Environment: {record.environment}")
         self.platform_line(inv, "\t".join(fields))

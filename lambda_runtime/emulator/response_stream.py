@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections.abc import Callable
 
 #: Chunks held for a slow caller before the runtime's post is slowed down in turn (back-pressure).
 _QUEUE_CHUNKS = 16
@@ -24,6 +25,9 @@ class ResponseStream:
         self.error_body: bytes | None = None
         self.ended_at: float | None = None
         self.abandoned = False  # the caller went away: chunks are dropped, the runtime is never blocked
+        self._end_read = False  # the reader has taken the end: every later `chunks()` is None at once
+        self.caller_left_at: float | None = None  # the caller went away mid-stream (epoch seconds)
+        self._on_caller_left: list[Callable[[], None]] = []
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(_QUEUE_CHUNKS)
 
     @property
@@ -53,20 +57,41 @@ class ResponseStream:
             asyncio.get_running_loop().call_later(0.01, self._put_end)
 
     def abandon(self) -> None:
+        """Nobody reads this stream (an Event invocation, a caller already answered): drop its chunks."""
         self.abandoned = True
         while not self._queue.empty():
             self._queue.get_nowait()
 
+    def when_caller_leaves(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once if the caller goes away before the stream has ended."""
+        self._on_caller_left.append(callback)
+
+    def caller_left(self) -> None:
+        """The caller disconnected mid-stream: drop the chunks, and tell whoever produces them (once)."""
+        if self.ended or self.caller_left_at is not None:
+            return
+        self.caller_left_at = time.time()
+        self.abandon()
+        for callback in self._on_caller_left:
+            callback()
+
+    def has_chunks(self) -> bool:
+        """Whether `chunks()` would return at once."""
+        return self._end_read or not self._queue.empty()
+
     async def chunks(self) -> list[bytes] | None:
-        """The next chunks (all that are waiting, at least one), or None at the end."""
+        """The next chunks (all that are waiting, at least one), or None at the end (and ever after)."""
+        if self._end_read:
+            return None
         first = await self._queue.get()
         if first is None:
+            self._end_read = True
             return None
         taken = [first]
         while not self._queue.empty():
             chunk = self._queue.get_nowait()
             if chunk is None:
-                self._queue.put_nowait(None)  # seen again by the next call
+                self._end_read = True  # the next call returns None
                 break
             taken.append(chunk)
         return taken

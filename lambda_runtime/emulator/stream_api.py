@@ -26,6 +26,8 @@ from lambda_runtime.emulator.responses import new_trace_id, service_error
 
 STREAM_API_VERSION = "2021-11-15"
 FUNCTION_URL_PREFIX = "/lambda-url"
+#: How often a caller waiting for the next chunk is checked for having gone away.
+_CALLER_CHECK_S = 0.05
 
 
 class StreamApi:
@@ -69,7 +71,7 @@ class StreamApi:
         stream = answer.stream
         try:
             if stream is not None:
-                while (chunks := await stream.chunks()) is not None:
+                while (chunks := await _next_chunks(request, stream)) is not None:
                     for chunk in chunks:
                         await response.write(payload_chunk(chunk))
                 error = stream.error_details() if stream.error_type else None
@@ -84,6 +86,10 @@ class StreamApi:
             code, details = error or (None, None)
             await response.write(invoke_complete(code, details, log))
             await response.write_eof()
+        except ConnectionResetError:
+            if stream is not None:
+                stream.caller_left()
+            raise
         finally:
             if stream is not None and not stream.ended:
                 stream.abandon()  # the caller went away: the runtime streams on, into nothing
@@ -126,7 +132,7 @@ async def _stream_to_client(request: web.Request, stream: ResponseStream, inv: I
         await response.prepare(request)
         if rest:
             await response.write(rest)
-        while (chunks := await stream.chunks()) is not None:
+        while (chunks := await _next_chunks(request, stream)) is not None:
             for chunk in chunks:
                 await response.write(chunk)
         if stream.error_type and request.transport is not None:
@@ -136,9 +142,30 @@ async def _stream_to_client(request: web.Request, stream: ResponseStream, inv: I
             return response
         await response.write_eof()
         return response
+    except ConnectionResetError:
+        stream.caller_left()
+        raise
     finally:
         if not stream.ended:
             stream.abandon()
+
+
+async def _next_chunks(request: web.BaseRequest, stream: ResponseStream) -> list[bytes] | None:
+    """The stream's next chunks; ConnectionResetError as soon as the caller is gone, even between two chunks (a
+    function may take long to produce the next one, and must hear of it before)."""
+    if stream.has_chunks():
+        return await stream.chunks()
+    waiting = asyncio.ensure_future(stream.chunks())
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=_CALLER_CHECK_S)
+            if done:
+                return waiting.result()
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionResetError("the caller disconnected mid-stream")
+    finally:
+        waiting.cancel()  # a no-op once done; else nothing was taken: it waits in the queue's get()
 
 
 def _message(body: bytes) -> str:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
+import socket
+import struct
 
 from aiohttp import web
 
@@ -36,6 +39,7 @@ async def receive(request: web.Request, inv: Invocation) -> web.Response:
     inv.answer(Answer(body=b"", content_type=stream.content_type, stream=stream))
     if inv.invocation_type == "Event":
         stream.abandon()  # nobody reads an Event's response
+    stream.when_caller_leaves(lambda: reset_connection(request))
     try:
         async for data in request.content.iter_any():
             if stream.size + len(data) > STREAM_LIMIT:
@@ -44,8 +48,15 @@ async def receive(request: web.Request, inv: Invocation) -> web.Response:
                 break
             await stream.put(data)
     except (ConnectionError, asyncio.IncompleteReadError, web.HTTPException, OSError, ValueError) as error:
-        message = f"the runtime's streamed response broke off after {stream.size} bytes: {error}"
-        stream.end("Runtime.TruncatedResponse", _error_json("Runtime.TruncatedResponse", message))
+        if stream.caller_left_at is None:
+            message = f"the runtime's streamed response broke off after {stream.size} bytes: {error}"
+            stream.end("Runtime.TruncatedResponse", _error_json("Runtime.TruncatedResponse", message))
+    finally:
+        if stream.caller_left_at is not None:  # the post was reset because the caller left: that is how it ended
+            stream.end()
+            _record(inv, stream)
+    if stream.caller_left_at is not None:
+        return web.json_response({"status": "caller disconnected"}, status=202)  # nobody reads it: reset
     trailers = take_trailers(request)
     error_type = trailers.get(_ERROR_TYPE)
     if error_type:
@@ -56,13 +67,34 @@ async def receive(request: web.Request, inv: Invocation) -> web.Response:
         stream.end(error_type, body)
     else:
         stream.end()
+    _record(inv, stream)
+    if stream.error_type == "Function.ResponseSizeTooLarge" and not error_type:
+        return web.json_response({"errorType": "RequestEntityTooLarge", "errorMessage": "stream too large"}, status=413)
+    return web.json_response({"status": "OK"}, status=202)
+
+
+def _record(inv: Invocation, stream: ResponseStream) -> None:
     record = inv.record
     if stream.error_type and not record.error_type:
         record.error_type = stream.error_type
     record.extra["stream"] = {"bytes": stream.size, "ended_at": stream.ended_at, "error_type": stream.error_type}
-    if stream.error_type == "Function.ResponseSizeTooLarge" and not error_type:
-        return web.json_response({"errorType": "RequestEntityTooLarge", "errorMessage": "stream too large"}, status=413)
-    return web.json_response({"status": "OK"}, status=202)
+    if stream.caller_left_at is not None:
+        record.extra["stream"]["caller_left_at"] = stream.caller_left_at
+
+
+def reset_connection(request: web.BaseRequest) -> None:
+    """Reset the runtime's streamed ``/response`` connection: what Lambda does to it when the caller disconnects
+    mid-stream. The runtime's next send fails (aws-lambda-rust-runtime, lambda-runtime/src/requests.rs: "Error
+    sending response body chunk, response channel closed"), so it stops reading the handler's stream. A reset
+    (RST, SO_LINGER 0), not a close: a close would let the runtime's next send succeed into the void."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 async def buffered(stream: ResponseStream) -> Answer:

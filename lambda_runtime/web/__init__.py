@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lambda_runtime.lifecycle.shutdown import on_shutdown
-from lambda_runtime.web.asgi import ASGIAdapter, BackgroundTimeout
+from lambda_runtime.web.asgi import ASGIAdapter
 from lambda_runtime.web.events import MalformedEvent, UnsupportedEvent
 from lambda_runtime.web.lifespan import LifespanFailure
 from lambda_runtime.web.responses import TEXT_TYPES
@@ -20,7 +20,6 @@ from lambda_runtime.web.wsgi import WSGIAdapter
 __all__ = [
     "TEXT_TYPES",
     "ASGIAdapter",
-    "BackgroundTimeout",
     "LifespanFailure",
     "MalformedEvent",
     "UnsupportedEvent",

@@ -12,11 +12,13 @@ What runs when, for one invocation:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-from lambda_runtime.errors import DeferRejected, InvocationError, LambdaRuntimeError
+from lambda_runtime.errors import DeferRejected, InvocationError
 from lambda_runtime.streaming import StreamingResponse
 from lambda_runtime.web.cycle import HttpCycle
 from lambda_runtime.web.eventloop import LoopThread, shared_loop
@@ -30,11 +32,6 @@ logger = logging.getLogger("lambda_runtime.web")
 #: As the function URL's InvokeMode (and Lambda Web Adapter's AWS_LWA_INVOKE_MODE): "response_stream" streams the
 #: app's body as it sends it, with status, headers and cookies in the HTTP-integration prelude.
 INVOKE_MODES = ("buffered", "response_stream")
-_UNWIND_S = 0.05  # how long before the job's deadline background work is cancelled, to unwind in time
-
-
-class BackgroundTimeout(LambdaRuntimeError):
-    """The app's work after the response outlived its deferred job's deadline and was cancelled."""
 
 
 class ASGIAdapter:
@@ -67,7 +64,7 @@ class ASGIAdapter:
         # An ALB cannot take a streamed response; every other HTTP kind can (function URLs, API Gateway).
         streaming = self.invoke_mode == "response_stream" and request.kind != "alb"
         cycle = HttpCycle(self.scope(request, event, context), request.body, streaming)
-        future = self.loop.submit(cycle.run(self.app))
+        future = self.loop.submit(cycle.run(self.app), cycle.context)
         remaining_s = context.get_remaining_time_in_millis() / 1000 if context is not None else None
         if not cycle.ready.wait(remaining_s):
             future.cancel()
@@ -103,7 +100,9 @@ class ASGIAdapter:
             "raw_path": request.raw_path.encode() if request.raw_path is not None else None,
             "root_path": request.root_path,
             "query_string": request.query_string.encode(),
-            "headers": [(name.encode("latin-1"), value.encode("latin-1")) for name, value in request.headers],
+            # UTF-8: the bytes a client sends for text outside ASCII, which a server hands over as they came (and
+            # what Mangum does); the framework decodes them as Latin-1, as it would behind uvicorn.
+            "headers": [(name.encode(), value.encode()) for name, value in request.headers],
             "client": (request.source_ip, 0),
             "server": request.server,
             "state": dict(self.lifespan.state),
@@ -131,24 +130,33 @@ class ASGIAdapter:
             logger.exception("Exception in ASGI application after the response")
 
     def _await_app(self, cycle: HttpCycle, future: concurrent.futures.Future[None]) -> None:
-        """The deferred job: release the app past its response, wait for it, cancel it just before the deadline."""
-        from lambda_runtime import current_job
+        """The deferred job: the app's call past its response *is* this job. It sees it as `current_job()` (in
+        `def` background tasks too: they run in a copy of the app's context), it is cancelled when the job is
+        (at its deadline, or at shutdown), and it is waited for until it is over: a `def` task ignoring its
+        deadline keeps this job's thread, which the post-response phase writes off under the overrun policy
+        (LAMBDA_RUNTIME_DEFER_OVERRUN), exactly as for a `context.defer` job ignoring its deadline."""
+        from lambda_runtime.jobs import CURRENT_JOB, current_job
 
-        self.loop.loop.call_soon_threadsafe(cycle.release)
+        loop = self.loop.loop
         job = current_job()
-        remaining_s = job.remaining_ms() / 1000 if job is not None else None
-        # Cancel a little before the deadline, so the app's tasks unwind (finally blocks, logs) within this
-        # invocation instead of being frozen mid-cleanup at /next.
-        slack_s = min(_UNWIND_S, remaining_s / 10) if remaining_s is not None else 0.0
-        try:
-            future.result(None if remaining_s is None else max(0.0, remaining_s - slack_s))
-            return
-        except concurrent.futures.TimeoutError:
-            if future.done():
-                raise  # the app's own TimeoutError, not the deadline
-        future.cancel()  # cancels the task on the loop; the future itself is cancelled at once, the task unwinds later
-        cycle.done.wait(max(0.0, job.remaining_ms() / 1000 - 0.01) if job is not None else slack_s)
-        raise BackgroundTimeout("ASGI background work was still running at the job's deadline: cancelled")
+        if job is not None:
+            loop.call_soon_threadsafe(_enter, cycle.context, CURRENT_JOB, job)
+
+            def cancel() -> None:  # the task unwinds on the loop: CancelledError, finally blocks
+                future.cancel()
+
+            job.on_cancel.append(cancel)
+            if job.cancelled:
+                future.cancel()
+        loop.call_soon_threadsafe(cycle.release)
+        cycle.done.wait()
+        future.result()  # the app's error after the response; CancelledError when stopped at the deadline
+
+
+def _enter(context: contextvars.Context, variable: contextvars.ContextVar[Any], value: Any) -> None:
+    """Set `variable` in `context`, the app task's own (call on the loop, where the task is between two steps)."""
+    with contextlib.suppress(RuntimeError):  # entered right now: only if a task ran in it outside the loop
+        context.run(variable.set, value)
 
 
 def _name(app: Any) -> str:

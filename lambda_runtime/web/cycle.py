@@ -7,6 +7,7 @@ tasks) must not start before the runtime has posted the response.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import queue
 import threading
@@ -27,6 +28,9 @@ class HttpCycle:
     def __init__(self, scope: Scope, body: bytes, streaming: bool = False) -> None:
         self.scope = scope
         self.body = body
+        # The app's task runs in this very context (made in the handler's thread: request id, user variables), so
+        # that the deferred job can set `current_job()` in it for the app's work after the response.
+        self.context = contextvars.copy_context()
         # Streaming: `ready` is set at the response start and the body goes through `stream()` as it is sent.
         self.streaming = streaming
         self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue()
@@ -37,6 +41,7 @@ class HttpCycle:
         self.chunks: list[bytes] = []
         self.started = self.complete = False
         self.in_background = False  # the response is out: what the app does from now on is deferred work
+        self.client_gone = False  # streaming: the stream was closed before the app's last chunk
         self.ready = threading.Event()  # set (on the loop) when the handler may return
         self.done = threading.Event()  # set when the app's call is over, unwinding included
         self._request_read = False
@@ -69,19 +74,38 @@ class HttpCycle:
             self.done.set()
 
     def stream(self, timeout: float | None) -> Iterator[bytes]:
-        """The response body as the app sends it (streaming mode; call from the handler's thread)."""
-        while True:
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                raise TimeoutError("the ASGI app sent no more of its response before the deadline") from None
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            if self._loop is not None and self._room is not None:
-                self._loop.call_soon_threadsafe(self._room.release)
-            yield item
+        """The response body as the app sends it (streaming mode; call from the handler's thread).
+
+        Closed before the app's last chunk (the caller disconnected, the deadline came), it tells the app: its
+        `receive` answers `http.disconnect` and its further sends are dropped (ASGI spec 2.3: a no-op after the
+        connection closed). Starlette's StreamingResponse then cancels its body iterator and runs its background.
+        """
+        ended = False
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    raise TimeoutError("the ASGI app sent no more of its response before the deadline") from None
+                if item is None:
+                    ended = True
+                    return
+                if isinstance(item, BaseException):
+                    ended = True
+                    raise item
+                if self._loop is not None and self._room is not None:
+                    self._loop.call_soon_threadsafe(self._room.release)
+                yield item
+        finally:
+            if not ended and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._client_gone)
+
+    def _client_gone(self) -> None:
+        """The stream was closed before the response was complete (call on the loop)."""
+        assert self._disconnected is not None and self._room is not None
+        self.client_gone = True
+        self._disconnected.set()
+        self._room.release()  # a `send` waiting for room wakes up, and finds the client gone
 
     def release(self) -> None:
         """The response is posted: let the app's call go on past its last `send` (call on the loop)."""
@@ -106,10 +130,15 @@ class HttpCycle:
             self.headers = [(_text(name), _text(value)) for name, value in message.get("headers", ())]
             if self.streaming:
                 self.ready.set()
+        elif self.client_gone:
+            return  # ASGI spec 2.3: after the client disconnected, a send is a no-op
         elif kind == "http.response.body" and self.started and not self.complete:
             if self.streaming:
                 assert self._room is not None
                 await self._room.acquire()  # released as the stream takes the chunk
+                if self.client_gone:
+                    self._room.release()  # for the next `send`, which returns at once too
+                    return
                 self._queue.put(bytes(message.get("body", b"")))
             else:
                 self.chunks.append(bytes(message.get("body", b"")))

@@ -107,7 +107,7 @@ def read_event(event: Any, root_path: str | None = None) -> HttpRequest:
 
 
 def _payload_v1(event: Mapping[str, Any], context: Mapping[str, Any]) -> HttpRequest:
-    multi_value = "multiValueHeaders" in event
+    multi_value = _is_multi_value(event)
     headers = _headers_v1(event)
     path = event.get("path") or "/"
     # REST APIs strip the stage (or custom-domain base path) from `path`; requestContext.path keeps it.
@@ -136,10 +136,14 @@ def _payload_v2(event: Mapping[str, Any], context: Mapping[str, Any]) -> HttpReq
         headers.append(("cookie", "; ".join(event["cookies"])))
     raw_path = event.get("rawPath") or http.get("path") or "/"
     stage = context.get("stage") or "$default"
+    domain = str(context.get("domainName") or "")
     root_path = ""
-    if stage != "$default" and (raw_path == f"/{stage}" or raw_path.startswith(f"/{stage}/")):
+    if (
+        stage != "$default"
+        and _stage_in_path(domain)
+        and (raw_path == f"/{stage}" or raw_path.startswith(f"/{stage}/"))
+    ):
         root_path = f"/{stage}"  # a named HTTP API stage stays in rawPath
-    domain = str(context.get("domainName", ""))
     return HttpRequest(
         kind="function-url" if ".lambda-url." in domain else "http-v2",
         method=http["method"],
@@ -154,8 +158,15 @@ def _payload_v2(event: Mapping[str, Any], context: Mapping[str, Any]) -> HttpReq
     )
 
 
+def _stage_in_path(domain: str) -> bool:
+    """Whether a named HTTP API stage is the first segment of the path: on the API's own execute-api domain it is
+    (https://{api-id}.execute-api.{region}.amazonaws.com/{stage}/...); a custom domain maps the stage through its API
+    mapping, and the path is the client's own (AWS docs "http-api-mappings"). Without a domain, as on execute-api."""
+    return not domain or domain.endswith(".amazonaws.com") or ".execute-api." in domain
+
+
 def _alb(event: Mapping[str, Any]) -> HttpRequest:
-    multi_value = "multiValueHeaders" in event
+    multi_value = _is_multi_value(event)
     headers = _headers_v1(event)
     # ALB passes the query string still percent-encoded (ELB guide: "You must decode them in your Lambda function").
     params = event.get("multiValueQueryStringParameters") or event.get("queryStringParameters") or {}
@@ -175,9 +186,15 @@ def _alb(event: Mapping[str, Any]) -> HttpRequest:
     )
 
 
+def _is_multi_value(event: Mapping[str, Any]) -> bool:
+    """REST always sends `multiValueHeaders` (null when there are none); ALB only in multi-value mode."""
+    return isinstance(event.get("multiValueHeaders"), Mapping)
+
+
 def _headers_v1(event: Mapping[str, Any]) -> list[tuple[str, str]]:
-    if "multiValueHeaders" in event:  # REST/ALB multi-value mode: it holds every header, single ones included
-        multi = event.get("multiValueHeaders") or {}
+    multi = event.get("multiValueHeaders")
+    if isinstance(multi, Mapping) and (multi or not event.get("headers")):
+        # REST/ALB multi-value mode: it holds every header, single ones included
         return [(str(key).lower(), str(value)) for key, values in multi.items() for value in _as_list(values)]
     return [(str(key).lower(), str(value)) for key, value in (event.get("headers") or {}).items()]
 

@@ -76,3 +76,30 @@ def defers_while_streaming(event, context):
     while not os.path.exists(event["gate"]) and time.monotonic() < deadline:
         time.sleep(0.005)
     yield "chunk 2\n"
+
+
+def empty(event, context):
+    """A stream with no chunk: nothing at all, only empty strings, or only a status in the prelude."""
+    path = event.get("rawPath", "")
+    if path == "/nothing":
+        return iter(())
+    if path == "/empty-strings":
+        return iter(["", b"", ""])
+    return StreamingResponse(iter(["", b""]), status_code=204, headers={"X-Empty": "yes"})
+
+
+def ticks(event, context):
+    """A tick every 50 ms for 30 s; notes in `dir` how it ended: closed at a yield, or run to its end."""
+    directory = json.loads(event["body"])["dir"] if "body" in event else event["dir"]
+    ended = "finished"
+    try:
+        for i in range(600):
+            yield f"tick {i}\n"
+            time.sleep(0.05)
+    except GeneratorExit:
+        ended = "GeneratorExit"
+        raise
+    finally:
+        with open(os.path.join(directory, "ended.tmp"), "w") as f:
+            f.write(ended)
+        os.replace(os.path.join(directory, "ended.tmp"), os.path.join(directory, "ended"))

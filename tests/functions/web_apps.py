@@ -12,6 +12,7 @@ from flask import request as flask_request
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse
 
+from lambda_runtime import current_job
 from lambda_runtime.logs import REQUEST_ID
 from lambda_runtime.web import asgi, wsgi
 
@@ -93,6 +94,13 @@ async def reverse(request: Request):
     return response
 
 
+@api.get("/note")
+async def note(request: Request):
+    """The x-note header as the app reads it, and as the UTF-8 text the client sent."""
+    raw = request.headers.get("x-note", "")
+    return {"note": raw, "text": raw.encode("latin-1").decode("utf-8")}
+
+
 @api.get("/boom")
 async def boom():
     raise RuntimeError("endpoint exploded")
@@ -108,6 +116,30 @@ async def slow_background(tasks: BackgroundTasks):
 
     tasks.add_task(forever)
     return {"ok": True}
+
+
+def cooperative_task(directory):
+    """A plain `def` task that stops when its job is cancelled, as a `context.defer` job does."""
+    job = current_job()
+    _touch(os.path.join(directory, "job"), job.name if job is not None else "no job")
+    try:
+        while job is not None and not job.wait_cancelled(0.05):
+            pass
+    finally:
+        _stamp(directory, "stopped")
+
+
+def stubborn_task(directory):
+    """A plain `def` task that ignores its deadline."""
+    _touch(os.path.join(directory, "started"))
+    while True:
+        time.sleep(0.05)
+
+
+@api.get("/def-background")
+async def def_background(dir: str, tasks: BackgroundTasks, stubborn: bool = False):
+    tasks.add_task(stubborn_task if stubborn else cooperative_task, dir)
+    return {"process": f"{os.getpid()} {startups[0]!r}"}  # the time of the lifespan startup: new after a restart
 
 
 fastapi_handler = asgi(api)

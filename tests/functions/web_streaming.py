@@ -46,3 +46,25 @@ async def broken():
 
 
 handler = asgi(app, invoke_mode="response_stream")
+
+
+@app.post("/ticks")
+async def ticks(payload: dict, background: BackgroundTasks):
+    """A tick every 50 ms for 30 s; notes in `dir` how the body ended, and when its background task ran."""
+    directory = payload["dir"]
+
+    async def body():
+        ended = "finished"
+        try:
+            for i in range(600):
+                yield f"tick {i}\n"
+                await asyncio.sleep(0.05)
+        except (asyncio.CancelledError, GeneratorExit) as stopped:
+            ended = type(stopped).__name__
+            raise
+        finally:
+            with open(os.path.join(directory, "ended"), "w") as f:
+                f.write(ended)
+
+    background.add_task(_stamp, os.path.join(directory, "background"))
+    return StreamingResponse(body(), media_type="text/plain")

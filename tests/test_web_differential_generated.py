@@ -6,7 +6,7 @@ null, empty. Our adapters and Mangum / apig-wsgi answer it through an app that e
 is classified:
 
 - ok: the same response;
-- better: a difference that `docs/dropin-web.md` lists as deliberate (each is neutralised by a named explanation
+- better: a difference that `docs/compatibility-web.md` lists as deliberate (each is neutralised by a named explanation
   below, and asserted on both sides by tests/test_web_differential.py), or they fail where we answer;
 - worse: we fail (500, or an error) where they answer, or an unexplained difference;
 - bug: our adapter raises something other than its own `Web.*` errors.
@@ -207,7 +207,7 @@ def normalise(response: dict[str, Any]) -> dict[str, Any]:
     }  # not statusDescription: our ALB answers always carry it (tests/test_web_differential.py asserts it)
 
 
-# Deliberate differences (docs/dropin-web.md), each neutralised on both answers: name -> (applies, neutralise).
+# Deliberate differences (docs/compatibility-web.md), each neutralised on both answers: name -> (applies, neutralise).
 Neutralise = Callable[[dict[str, Any], dict[str, Any]], None]
 
 

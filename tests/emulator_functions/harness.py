@@ -97,8 +97,8 @@ class CliServer:
         """`stdout`: where the CLI shows the runtime's output: a file path (created), an open file or descriptor
         (a terminal's, say), or None to drop it; `env`: variables over this process's environment."""
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
-        opened = open(stdout, "wb") if isinstance(stdout, Path) else contextlib.nullcontext(stdout)
-        with opened as out:
+        with contextlib.ExitStack() as stack:
+            out = stack.enter_context(open(stdout, "wb")) if isinstance(stdout, Path) else stdout
             self.process = subprocess.Popen(
                 [*command, "--log-level", "DEBUG"],
                 cwd=cwd,

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
+from tests.test_logs import RUNTIME, framed_runtime, read_frames
 
 
 def _invoke(emulator: Emulator, event: dict[str, Any]) -> requests.Response:
@@ -171,3 +172,26 @@ def test_each_runtime_process_starts_its_job_worker_pool_once(
     assert all(answer.json()["all_arrived"] for answer in answers)
     (root,) = emulator.runtime_pids()
     assert len(_job_workers_under(root)) == expected
+
+
+def test_after_a_restart_in_place_the_logs_still_go_to_the_telemetry_descriptor(serve: Any, tmp_path: Path) -> None:
+    env = {
+        "LAMBDA_RUNTIME_DEFER_OVERRUN": "exit",
+        "_LAMBDA_TELEMETRY_LOG_FD": "3",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+    }
+    command = framed_runtime(tmp_path, *RUNTIME)
+    emulator = serve("unhappy.route", timeout=1.5, env=env, runtime_command=command)
+    assert emulator.invoke({"do": "hang", "dir": str(tmp_path), "hang": ["stuck"]}).json() == "answered"
+    _wait_until(lambda: b"restarts in place" in (tmp_path / "frames.bin").read_bytes(), "the restart in place")
+    assert emulator.invoke({"do": "quick", "dir": str(tmp_path)}).json() == "answered"
+    _, second = emulator.wait_for_records(2)
+
+    def summaries() -> list[dict[str, Any]]:
+        frames = [json.loads(frame[2]) for frame in read_frames((tmp_path / "frames.bin").read_bytes())]
+        return [f for f in frames if f.get("requestId") == second.request_id and "Deferred jobs" in f["message"]]
+
+    _wait_until(lambda: bool(summaries()), "the fresh image's summary line on the descriptor")
+    assert summaries()[0]["ok"] == 1
+    assert "Deferred jobs" not in emulator.runtime_output()  # nothing went to stdout instead

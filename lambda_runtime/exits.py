@@ -48,7 +48,7 @@ logger = logging.getLogger("lambda_runtime")
 #: process job's worker its SIGTERM-to-SIGKILL grace (jobs/processes.py), and the summary must be logged.
 DEADLINE_GRACE_S = 0.5
 #: Kept back from a signal's budget for the last log lines and the exit itself (measured: benchmarks/exit_load.py).
-EXIT_MARGIN_S = 0.08
+EXIT_MARGIN_S = 0.1
 
 
 class Trigger(NamedTuple):
@@ -117,7 +117,20 @@ class Exit:
         self._name_what_is_left(trigger, withdrawn)
         run_shutdown_hooks_within(max(0.0, hooks_until - self.clock()))
         self.runner.close_processes()
-        logger.info("Exiting with status %d (%s)", trigger.status, trigger.reason)
+        if trigger.signalled_at is not None:
+            elapsed_ms = (self.clock() - trigger.signalled_at) * 1000
+            level = logging.WARNING if elapsed_ms > self.signal_budget_s * 1000 else logging.INFO
+            logger.log(
+                level,
+                "Exiting with status %d (%s), %.0f ms after the signal (budget %.0f ms)",
+                trigger.status,
+                trigger.reason,
+                elapsed_ms,
+                self.signal_budget_s * 1000,
+                extra={"exitMs": round(elapsed_ms, 3)},
+            )
+        else:
+            logger.info("Exiting with status %d (%s)", trigger.status, trigger.reason)
         exit_now(trigger.status)
 
     def _let_in_flight_finish(self, trigger: Trigger, handlers: int, batches: int) -> Trigger:

@@ -159,6 +159,9 @@ def phase(name: str, clients: int, every: int, exits: int, pause_s: float) -> di
         **counts,
         "longest_exit_ms": round(max(exit_ms), 1),
         "exit_ms": [round(ms, 1) for ms in exit_ms],
+        # The runtime's own figure for a signal (its last line: from the signal's arrival to just before the exit):
+        # the one above also has this busy process's own delays in noticing that the runtime is gone.
+        "runtime_exit_ms": [line["exitMs"] for line in lines if "exitMs" in line],
         "bound_ms": bound_ms,
     }
 
@@ -202,15 +205,15 @@ def run(quick: bool, runs: int, workdir: Path) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     rows = [
         "| run | phase | exits | invocations | jobs deferred | finished | named cut short | unaccounted | "
-        "longest exit ms | bound ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "longest exit ms | runtime's own ms | bound ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for number, phases in enumerate(result["runs"], 1):
         for p in phases:
             rows.append(
                 f"| {number} | {p['phase']} | {p['exits']} | {p['invocations']} | {p['jobs_deferred']} | "
                 f"{p['jobs_finished']} | {p['jobs_named_cut_short']} | {p['jobs_unaccounted']} | "
-                f"{p['longest_exit_ms']} | {p['bound_ms']:.0f} |"
+                f"{p['longest_exit_ms']} | {max(p['runtime_exit_ms'], default='-')} | {p['bound_ms']:.0f} |"
             )
     return "\n".join(rows)
 

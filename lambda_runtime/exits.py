@@ -109,6 +109,7 @@ class Exit:
             self.restart()
         if not trigger.urgent:
             trigger = self._let_in_flight_finish(trigger, len(handlers), len(batches))
+        _ignore_signals()  # from here on the exit is bounded: a second signal must not cut it short
         withdrawn: list[Job] = []
         if trigger.urgent:
             hooks_until, withdrawn = self._stop_jobs(trigger)
@@ -163,8 +164,6 @@ class Exit:
     def _stop_jobs(self, trigger: Trigger) -> tuple[float, list[Job]]:
         """Cancel every invocation's jobs and wait for them within their share of the budget; returns when the
         hooks must be done by, and the jobs that will never start now."""
-        for sig in (signal.SIGTERM, signal.SIGINT):  # a second signal must not cut the exit itself short
-            signal.signal(sig, signal.SIG_IGN)
         assert trigger.signalled_at is not None
         end = trigger.signalled_at + self.signal_budget_s - EXIT_MARGIN_S
         jobs_until = trigger.signalled_at + (end - trigger.signalled_at) / 2 if _hooks_registered() else end
@@ -201,6 +200,12 @@ class Exit:
                     extra={"cutShort": ["handler"], "reason": trigger.reason},
                 ),
             )
+
+
+def _ignore_signals() -> None:
+    if threading.current_thread() is threading.main_thread():  # only there can handlers be set (and signals run)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)
 
 
 def _describe(job: Job, now: float) -> str:

@@ -16,9 +16,11 @@ and an invocation whose handler still runs is named the same way. No exit waits 
 Docs: docs/exit-rule.md has the table (trigger x mode -> what finishes, what is named, how long at most).
 
 Under Lambda Managed Instances several invocations share the process, so one invocation's overrun must not cut the
-others short. AWS's "Understanding the Lambda Managed Instances execution environment" says: a timed-out invocation
-is marked failed but Lambda does not stop its code ("your code continues to run"), the other invocations are not
-interrupted, and when a runtime worker crashes the environment goes on with the remaining healthy workers.
+others short. AWS's "Understanding the Lambda Managed Instances execution environment"
+(docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html, "Invoke phase" and "Error
+handling and recovery") says: a timed-out invocation is marked failed but Lambda does not stop its code (it "continues
+to run"), the other invocations in the environment are not interrupted, and when a runtime worker crashes the
+environment goes on with the remaining healthy workers.
 awslambdaric 4.x (lambda_multi_concurrent_utils.py `run_concurrent`) gives each slot its own process and the parent
 only joins them: a worker that exits ends nothing but itself, never a sibling's invocation. Hence here: stop taking
 events, let every invocation in flight finish by its own deadline (never forever: Lambda will not stop a hung

@@ -52,7 +52,7 @@ def test_sigterm_cancels_running_jobs_and_names_those_cut_short(serve, tmp_path)
 
 @pytest.mark.timeout(60)
 def test_a_hung_shutdown_hook_is_named_and_the_runtime_exits_within_its_budget(serve, tmp_path):
-    emu = start(serve, tmp_path, SHUTDOWN_HOOK_SLEEP="120", **EXTENSION_ON)
+    emu = start(serve, tmp_path, SHUTDOWN_HOOK_SLEEP="120")
     assert emu.invoke({}).json() == "answered"
     emu.wait_for_records(1)
     began = time.monotonic()
@@ -63,7 +63,7 @@ def test_a_hung_shutdown_hook_is_named_and_the_runtime_exits_within_its_budget(s
 
 
 def test_a_shutdown_hook_raising_systemexit_is_a_reported_failure_and_the_exit_status_stays(serve, tmp_path):
-    emu = start(serve, tmp_path, SHUTDOWN_HOOK_RAISE="1", **EXTENSION_ON)
+    emu = start(serve, tmp_path, SHUTDOWN_HOOK_RAISE="1")
     assert emu.invoke({}).json() == "answered"
     emu.wait_for_records(1)
     emu.stop()

@@ -125,7 +125,7 @@ def _must_exit_at(lines: list[dict[str, Any]], after: float) -> float:
 def phase(name: str, clients: int, every: int, exits: int, pause_s: float) -> dict[str, Any]:
     # Sleeping jobs: enough threads that the pool keeps up with the stream (a backlog would only lengthen the exits).
     workers = {"LAMBDA_RUNTIME_DEFER_WORKERS": str(4 * clients)}
-    env = {**os.environ, **PHASES[name], **workers, "AWS_LAMBDA_LOG_LEVEL": "WARN"}
+    env = {**os.environ, **PHASES[name], **workers, "AWS_LAMBDA_LOG_LEVEL": "INFO"}  # INFO: the exit's last line
     exit_ms: list[float] = []
     with Emulator(HANDLER, task_root=str(FUNCTIONS), max_concurrency=clients, timeout=TIMEOUT_S, env=env) as emulator:
         url = f"{emulator.url}/2015-03-31/functions/function/invocations"

@@ -47,6 +47,7 @@ from lambda_runtime.loop import InvocationLoop
 logger = logging.getLogger("lambda_runtime")
 
 _RETRY_PAUSE_S = 1.0  # between a worker's rounds of /next retries, once its client's policy has given up
+_SIGNAL_POLL_S = 0.02  # how often the main thread wakes to run a signal's handler (see `run`)
 
 
 class DetachedJobRunner(JobRunner):
@@ -101,7 +102,9 @@ class ManagedInstance:
         try:
             with self._lock:
                 while self._trigger is None:
-                    self._lock.wait(1.0)  # a timeout, so SIGTERM and Ctrl-C are handled in this (the main) thread
+                    # A short timeout: a SIGTERM the kernel delivered to another thread runs its Python handler only
+                    # when this (the main) thread wakes, and Lambda's budget is 300-500 ms from the signal.
+                    self._lock.wait(_SIGNAL_POLL_S)
                 trigger = self._trigger
         except KeyboardInterrupt as stop:
             trigger = Trigger.from_signal(stop)

@@ -33,7 +33,8 @@ def _nothing() -> None:
 def micro(profile: Profile, start_now: bool) -> dict[str, Any]:
     batch = profile.defer_batch
     settings = Settings(runtime_api="127.0.0.1:9001", handler="bench_handlers.noop", defer_max_pending=batch)
-    runner = JobRunner.from_settings(settings, replace_process=lambda: sys.exit("a benchmark job overran"))
+    runner = JobRunner.from_settings(settings)
+    runner.escalate = lambda reason: sys.exit(f"a benchmark job overran ({reason})")
     per_call: list[float] = []
     per_job_drain: list[float] = []
     for rep in range(profile.defer_reps + 10):  # the first 10 warm up

@@ -15,10 +15,10 @@ post-response phase (join its jobs by their deadline, log the summary, the after
 of its own, and the jobs on the shared bounded pool. A slot is never held by deferred work.
 
 The restart in place (`LAMBDA_RUNTIME_DEFER_OVERRUN=exit`, or too many abandoned jobs) would cut the other invocations
-short, so here it means: stop fetching events, let every invocation in flight post its result, then exit with status 1;
+short, so here it means: stop fetching events, let every invocation in flight post its result and finish its jobs by
+its own deadline, name what is still running then, exit with status 1 (exits.py: the one rule, with its sources);
 Lambda starts a fresh environment for the next events. The Runtime API cannot take back a `/next` already waiting:
-an event it brings before the exit is served first (counted in flight); one it brings at the very moment of the exit
-fails, as Lambda fails the invocations of any environment that exits.
+an event it brings after the exit began is served too, and waited for by its deadline like the others.
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ import requests
 from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import RuntimeApiError
+from lambda_runtime.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.handler import Handler
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.hooks import AFTER_JOBS_HOOKS
-from lambda_runtime.jobs.phase import JobRunner, exit_now
+from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.lifecycle.startup import shutdown_budget_s
 from lambda_runtime.logs import serve_concurrently
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.threads import start_thread
@@ -46,6 +48,7 @@ from lambda_runtime.threads import start_thread
 logger = logging.getLogger("lambda_runtime")
 
 _RETRY_PAUSE_S = 1.0  # between a worker's rounds of /next retries, once its client's policy has given up
+_SIGNAL_POLL_S = 0.02  # how often the main thread wakes to run a signal's handler (see `run`)
 
 
 class DetachedJobRunner(JobRunner):
@@ -66,7 +69,7 @@ class DetachedJobRunner(JobRunner):
 
 
 class ManagedInstance:
-    """`count` workers, each with its own client; `run()` returns the exit status once none can serve any more."""
+    """`count` workers, each with its own client; `run()` serves until an exit, which the main thread performs."""
 
     def __init__(
         self,
@@ -75,27 +78,36 @@ class ManagedInstance:
         new_client: Callable[[], RuntimeClient],
         count: int,
         environ: MutableMapping[str, str] | None = None,
+        telemetry_fd: int | None = None,
     ) -> None:
         self.settings = settings
         self.environ = environ
         self.handler = handler
         self.new_client = new_client
         self.count = count
-        self.jobs = DetachedJobRunner.from_settings(settings, self._drain_and_exit)
+        # This mode's one job runner, and its worker processes: nobody else builds one in this process.
+        self.jobs = DetachedJobRunner.from_settings(settings, telemetry_fd=telemetry_fd)
+        self.jobs.escalate = lambda reason: self._request_exit(overrun(reason))
+        # No restart in place: it would cut the other invocations short (exits.py says what an exit does here).
+        self.exit = Exit(self.jobs, shutdown_budget_s(settings))
         self._lock = threading.Condition()
-        self._in_flight = 0
         self._failing: set[str] = set()  # workers whose /next failed after retries, and has not succeeded since
-        self._stopping = False
-        self._status: int | None = None
+        self._trigger: Trigger | None = None
 
-    def run(self) -> int:
+    def run(self) -> NoReturn:
         serve_concurrently()
         for index in range(1, self.count + 1):
             start_thread(self._work, name=f"worker-{index}")
-        with self._lock:
-            while self._status is None:
-                self._lock.wait(1.0)  # a timeout, so SIGTERM and Ctrl-C are handled in this (the main) thread
-            return self._status
+        try:
+            with self._lock:
+                while self._trigger is None:
+                    # A short timeout: a SIGTERM the kernel delivered to another thread runs its Python handler only
+                    # when this (the main) thread wakes, and Lambda's budget is 300-500 ms from the signal.
+                    self._lock.wait(_SIGNAL_POLL_S)
+                trigger = self._trigger
+        except KeyboardInterrupt as stop:
+            trigger = Trigger.from_signal(stop)
+        self.exit.perform(trigger)
 
     def _work(self) -> None:
         client = self.new_client()
@@ -103,7 +115,7 @@ class ManagedInstance:
         # awslambdaric. Else each worker's own mapping: the trace id reaches no other invocation, nor os.environ.
         environ = self.environ if self.count == 1 and self.environ is not None else {}
         loop = InvocationLoop(client, self.handler, self.settings, self.jobs, environ)
-        while not self._stopping:
+        while not self.exit.stopping.is_set():
             try:
                 invocation = client.next_invocation()
             except (requests.RequestException, RuntimeApiError) as error:
@@ -112,45 +124,32 @@ class ManagedInstance:
                 continue
             with self._lock:
                 self._failing.discard(threading.current_thread().name)
-                self._in_flight += 1
+            # Served even when the exit has begun: Lambda cannot take an event back, and the exit waits for it too.
             try:
                 loop.run_once(invocation)
             except Exception:  # run_once reports handler errors itself: this is the runtime's own bug
                 logger.exception("Serving request %r failed", invocation.request_id)
-            finally:
-                with self._lock:
-                    self._in_flight -= 1
-                    self._lock.notify_all()
 
     def _give_up_on_next(self, error: BaseException) -> bool:
         """This worker's /next failed after its retries: pause and try again, unless every worker is failing."""
         with self._lock:
             self._failing.add(threading.current_thread().name)
-            if len(self._failing) >= self.count:
-                logger.critical(
-                    "Runtime API at %s is unavailable to every worker, exiting: %s", self.settings.runtime_api, error
-                )
-                self._finish(1)
-                return True
+            every_worker = len(self._failing) >= self.count
+        if every_worker:
+            logger.critical(
+                "Runtime API at %s is unavailable to every worker, exiting: %s", self.settings.runtime_api, error
+            )
+            self._request_exit(API_GONE)
         logger.error("Fetching the next event failed after retries (%s); this worker tries again", error)
         time.sleep(_RETRY_PAUSE_S)
         return False
 
-    def _finish(self, status: int) -> None:
-        # Called with the lock held.
-        if self._status is None:
-            self._status = status
-        self._lock.notify_all()
-
-    def _drain_and_exit(self) -> NoReturn:
-        """LMI's restart: no new events; the invocations in flight post their results; then the process exits."""
+    def _request_exit(self, trigger: Trigger) -> NoReturn:
+        """From any thread: the main thread performs the exit (signals reach it there); this thread waits for it."""
+        self.exit.stopping.set()
         with self._lock:
-            self._stopping = True
-            logger.critical(
-                "No new events: %d invocations in flight post their results, then the runtime exits with status 1 "
-                "and Lambda starts a fresh environment",
-                self._in_flight,
-            )
-            while self._in_flight:
-                self._lock.wait()
-            exit_now(1)  # with the lock held: a worker whose /next returns now cannot start serving it
+            if self._trigger is None:
+                self._trigger = trigger
+            self._lock.notify_all()
+        while True:  # a daemon thread: the process ends under it
+            time.sleep(3600)

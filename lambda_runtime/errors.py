@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 def describe(error: BaseException) -> str:
     """`str(error)`, even for an exception whose `__str__` raises: its report and log line must still go out."""
@@ -63,4 +65,9 @@ class ProcessJobError(LambdaRuntimeError):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: the runtime unwinds as on Ctrl-C, naming the deferred jobs it cuts short, and exits."""
+    """SIGTERM arrived (at `at`, monotonic clock): the runtime unwinds as on Ctrl-C, and its exit names the deferred
+    jobs it cuts short."""
+
+    def __init__(self, at: float | None = None) -> None:
+        super().__init__()
+        self.at = time.monotonic() if at is None else at

@@ -10,8 +10,8 @@ import requests
 
 from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
-from lambda_runtime.context import Invocation, LambdaContext
-from lambda_runtime.errors import FunctionError, RuntimeApiError, Terminated
+from lambda_runtime.context import Invocation, LambdaContext, parse_deadline
+from lambda_runtime.errors import FunctionError, InvocationError, RuntimeApiError, Terminated
 from lambda_runtime.handler import Handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.logs import log_failure, set_request_id
@@ -24,6 +24,7 @@ _TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
 _RESPONSE_LIMIT = 6_291_556
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 5.0
+_LONGEST_TIMEOUT_MS = 900_000  # Lambda's longest function timeout
 
 
 class InvocationLoop:
@@ -72,6 +73,15 @@ class InvocationLoop:
             self.sleep(pause)
             return
         self._missing_ids = 0
+        self.jobs.invocation_started(invocation.request_id, _deadline_or_latest(invocation))
+        try:
+            context, failed, streamed_ms = self._answer(invocation)
+        finally:  # answered, or SIGTERM: either way no handler of this invocation runs any more
+            self.jobs.invocation_answered(invocation.request_id)
+        self.jobs.after_response(context.end() if context is not None else None, failed, streamed_ms)
+
+    def _answer(self, invocation: Invocation) -> tuple[LambdaContext | None, bool, float | None]:
+        """Run the handler and post its result or error: (its context, whether it failed, how long a stream took)."""
         context: LambdaContext | None = None
         failed = False
         stream: Stream | None = None
@@ -93,7 +103,7 @@ class InvocationLoop:
                 failed, streamed_ms = post_stream(self.client, invocation, stream)
             else:
                 self._post_result(invocation, body, result_type)
-        self.jobs.after_response(context.end() if context is not None else None, failed, streamed_ms)
+        return context, failed, streamed_ms
 
     def _post_result(self, invocation: Invocation, body: bytes, content_type: str) -> None:
         try:
@@ -116,3 +126,12 @@ class InvocationLoop:
             self.client.post_error(invocation, report.error_type, report.body, report.xray_cause)
         except (RuntimeApiError, requests.RequestException) as post_failure:
             logger.error("Posting the error for request %r failed: %s", invocation.request_id, post_failure)
+
+
+def _deadline_or_latest(invocation: Invocation) -> int:
+    """The invocation's deadline (epoch ms); a missing or bad header (its context reports it) counts as Lambda's
+    longest timeout from now, so that an exit waiting for this handler still has a bound."""
+    try:
+        return parse_deadline(invocation.header("Lambda-Runtime-Deadline-Ms"))
+    except InvocationError:
+        return int(time.time() * 1000) + _LONGEST_TIMEOUT_MS

@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -15,9 +16,9 @@ from lambda_runtime.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
+from lambda_runtime.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
 from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
 from lambda_runtime.logs import configure_logging, log_failure
 from lambda_runtime.loop import InvocationLoop
@@ -65,16 +66,19 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
     log_gil_state()
-    jobs = JobRunner.from_settings(settings, lambda: _restart_in_place(settings, environ), telemetry_fd=usable_fd)
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
     if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (concurrency.py)
-        return _serve_concurrently(settings, handler, environ)
+        return _serve_concurrently(settings, handler, environ, usable_fd)
+    # The one job runner of this mode, and its worker processes: built here, once (the other modes build their own).
+    jobs = JobRunner.from_settings(settings, telemetry_fd=usable_fd)
+    leave = Exit(jobs, shutdown_budget_s(settings), lambda: _restart_in_place(settings, environ, usable_fd))
+    jobs.escalate = lambda reason: leave.perform(overrun(reason))
     try:
         failed = before_first_event(settings, client, jobs)  # the shutdown extension, SnapStart
         if failed is not None:
-            return failed
+            leave.perform(Trigger("a failed SnapStart phase", failed))
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
             from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next  # only after a restart in place
@@ -84,27 +88,22 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         loop.run_forever()
     except (requests.RequestException, RuntimeApiError) as error:
         logger.critical("Runtime API at %s is unavailable, exiting: %s", settings.runtime_api, _one_line(error))
-        return 1
+        leave.perform(API_GONE)
     except KeyboardInterrupt as stop:  # SIGTERM (Terminated), or Ctrl-C when run by hand: no traceback
-        shut_down(jobs, shutdown_budget_s(settings), "SIGTERM" if isinstance(stop, Terminated) else "SIGINT")
-        return 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
-    finally:
-        run_shutdown_hooks()
+        leave.perform(Trigger.from_signal(stop))
     return 0  # pragma: no cover - run_forever only ends by raising
 
 
-def _serve_concurrently(settings: Settings, handler: Handler, environ: MutableMapping[str, str]) -> int:
+def _serve_concurrently(
+    settings: Settings, handler: Handler, environ: MutableMapping[str, str], telemetry_fd: int | None
+) -> int:
     from lambda_runtime.concurrency import ManagedInstance
 
     def new_client() -> RuntimeClient:
         return RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
 
-    try:
-        return ManagedInstance(settings, handler, new_client, settings.max_concurrency, environ).run()
-    except Terminated:
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:
-        return 130
+    instance = ManagedInstance(settings, handler, new_client, settings.max_concurrency, environ, telemetry_fd)
+    return instance.run()
 
 
 def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> int:
@@ -120,14 +119,16 @@ def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_
         return 130
 
 
-def _restart_in_place(settings: Settings, environ: MutableMapping[str, str]) -> NoReturn:
+def _restart_in_place(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> NoReturn:
     from lambda_runtime.restart import restart_with_next_sent  # imported by the rare restart, not at every cold start
 
-    restart_with_next_sent(settings.runtime_api, environ)
+    # The new image logs where this one does: the descriptor's variable was taken out of `environ` at start.
+    inherited = {**environ, TELEMETRY_FD_VARIABLE: str(telemetry_fd)} if telemetry_fd is not None else environ
+    restart_with_next_sent(settings.runtime_api, inherited, () if telemetry_fd is None else (telemetry_fd,))
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated()
+    raise Terminated(time.monotonic())  # stamped: Lambda's budget runs from the signal, not from the handling
 
 
 def _retry_policy(settings: Settings) -> Retrying:

@@ -29,13 +29,15 @@ PENDING_NEXT_FD = "_LAMBDA_RUNTIME_PENDING_NEXT_FD"
 _DROPPED = ("_X_AMZN_TRACE_ID", PENDING_NEXT_FD)  # per invocation or per process: never for the new image
 
 
-def restart_with_next_sent(runtime_api: str, environ: Mapping[str, str]) -> NoReturn:
-    """End this invocation with `/next`, then become a fresh runtime that reads the next event from that socket."""
+def restart_with_next_sent(runtime_api: str, environ: Mapping[str, str], keep_fds: tuple[int, ...] = ()) -> NoReturn:
+    """End this invocation with `/next`, then become a fresh runtime that reads the next event from that socket.
+    `keep_fds` (Lambda's telemetry descriptor) stay open in the new image, as `environ` says they are."""
     host, _, port = runtime_api.rpartition(":")
     sock = socket.create_connection((host, int(port)))
     request = f"GET /{API_VERSION}/runtime/invocation/next HTTP/1.1\r\nHost: {runtime_api}\r\n"
     sock.sendall(f"{request}User-Agent: {USER_AGENT}\r\n\r\n".encode())
-    os.set_inheritable(sock.fileno(), True)
+    for fd in (sock.fileno(), *keep_fds):
+        os.set_inheritable(fd, True)
     env = {name: value for name, value in environ.items() if name not in _DROPPED}
     env[PENDING_NEXT_FD] = str(sock.fileno())
     flush_output()

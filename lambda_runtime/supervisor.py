@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 
 from lambda_runtime.config import Settings
+from lambda_runtime.lifecycle.startup import shutdown_budget_s
 
 logger = logging.getLogger("lambda_runtime")
 
@@ -28,6 +29,7 @@ WORKER_PROCESSES_VARIABLE = "LAMBDA_RUNTIME_WORKER_PROCESSES"
 _FIRST_PAUSE_S = 0.1  # before replacing a worker that exited soon after its start; doubles up to _LONGEST_PAUSE_S
 _LONGEST_PAUSE_S = 5.0
 _SHORT_LIFE_S = 10.0
+_OWN_EXIT_S = 0.03  # of the shutdown budget, kept for this process's own exit once the workers are gone
 
 
 def shares(total: int, parts: int) -> list[int]:
@@ -76,8 +78,12 @@ class Supervisor:
             self.stop()
         return 0  # pragma: no cover - only a signal ends the loop, by raising
 
-    def stop(self, grace_s: float = 0.4) -> None:
-        """Pass SIGTERM on to the workers; SIGKILL what is left after `grace_s` (Lambda allows 300-500 ms)."""
+    def stop(self, grace_s: float | None = None) -> None:
+        """Pass SIGTERM on to the workers; SIGKILL what is left after `grace_s`: by default Lambda's shutdown budget
+        (300/500 ms) less what this process needs to exit. Each worker spends the budget from its own SIGTERM, a
+        little later than ours, and keeps a larger margin (exits.py), so it is done before this SIGKILL."""
+        if grace_s is None:
+            grace_s = shutdown_budget_s(self.settings) - _OWN_EXIT_S
         self._stop.set()
         for child in self.children:
             with contextlib.suppress(ProcessLookupError):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
+
 from tests.test_deferred import wait_for_file
 
 
@@ -53,6 +55,23 @@ def test_a_failing_after_restore_hook_is_an_after_restore_error_exit_65(serve, t
     assert emu.wait_for_records(1)[0]["error_type"] == "Runtime.AfterRestoreError"
     emu.wait_for_output("Runtime.AfterRestoreError: RuntimeError: cannot restore")
     assert_exit_status(emu, 65)
+
+
+@pytest.mark.parametrize(
+    ("fail", "phase", "status", "error"),
+    [
+        ("before-exit", "Runtime.BeforeSnapshotError", 64, "SystemExit"),
+        ("after-interrupt", "Runtime.AfterRestoreError", 65, "KeyboardInterrupt"),
+    ],
+)
+def test_a_hook_raising_systemexit_or_keyboardinterrupt_is_reported_as_its_phase(serve, fail, phase, status, error):
+    emu = serve("snapstart_fn.handler", snap_start=True, env={"SNAP_FAIL": fail})
+    response = emu.invoke({})
+    assert response.headers.get("X-Amz-Function-Error") == "Unhandled"
+    assert response.json()["errorType"] == error
+    assert emu.wait_for_records(1)[0]["error_type"] == phase
+    emu.wait_for_output(f"{phase}: {error}")
+    assert_exit_status(emu, status)
 
 
 def test_without_snap_start_nothing_of_this_runs(serve, tmp_path):

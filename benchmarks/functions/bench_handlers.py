@@ -129,3 +129,29 @@ def cpu_jobs(event: Event, context: Any) -> dict[str, bool]:
         else:
             context.defer(_nothing, executor=event["executor"])
     return RESULT
+
+
+def _finish_work(request_id: str, seconds: float) -> None:
+    time.sleep(seconds)
+    import logging
+
+    logging.getLogger("bench").warning("job done %s", request_id)
+
+
+def exit_work(event: Event, context: Any) -> dict[str, bool]:
+    """benchmarks.exit_load: says it deferred a job of `ms` ms; the job says when it is done."""
+    import logging
+
+    context.defer(_finish_work, context.aws_request_id, event["ms"] / 1000, job_name="work")
+    logging.getLogger("bench").warning("deferred %s", context.aws_request_id)
+    return RESULT
+
+
+def _ignore_cancellation(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def exit_overrun(event: Event, context: Any) -> dict[str, bool]:
+    """benchmarks.exit_load: a job that overruns its `job_timeout` and ignores its cancellation."""
+    context.defer(_ignore_cancellation, 5.0, job_name="overrun", job_timeout=0.1)
+    return RESULT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from lambda_runtime.errors import Terminated
 from lambda_runtime.jobs.job import Job, default_name
 
 logger = logging.getLogger("lambda_runtime.deferred")
@@ -43,5 +44,7 @@ def call_after_jobs_hooks() -> None:
     for hook in AFTER_JOBS_HOOKS:
         try:
             hook()
-        except Exception:  # KeyboardInterrupt and SystemExit stop the runtime, as they would anywhere in the loop
+        except Terminated:  # SIGTERM arrived while the hook ran: the runtime's exit, not the hook's failure
+            raise
+        except BaseException:  # SystemExit too: the invocation is answered, its failure is reported, the loop goes on
             logger.exception("after-jobs hook %s failed", default_name(hook))

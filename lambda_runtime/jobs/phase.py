@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import NoReturn
@@ -14,6 +15,7 @@ from typing import NoReturn
 from lambda_runtime.config import Settings
 from lambda_runtime.jobs.batch import Batch, BatchPolicy, Summary
 from lambda_runtime.jobs.hooks import call_after_jobs_hooks
+from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.processes import ProcessExecutor
 from lambda_runtime.jobs.workers import Workers
 
@@ -23,7 +25,9 @@ _WORKER_EXIT_S = 0.02
 
 
 class JobRunner:
-    """The process's workers, created at init and shared by every invocation's batch."""
+    """The process's workers, created once by the serving mode and shared by every invocation's batch; and what is in
+    flight: the invocations whose handler runs, the batches not yet joined, the batches left with jobs running. The
+    exit (exits.py) reads these to finish or name every invocation's work."""
 
     def __init__(
         self,
@@ -31,7 +35,6 @@ class JobRunner:
         policy: BatchPolicy,
         margin_ms: int = 100,
         overrun: str = "abandon",
-        replace_process: Callable[[], NoReturn] = lambda: exit_now(1),
         clock: Callable[[], float] = time.monotonic,
         processes: ProcessExecutor | None = None,
     ) -> None:
@@ -40,14 +43,16 @@ class JobRunner:
         self.policy = policy
         self.margin_s = margin_ms / 1000
         self.overrun = overrun
-        self.replace_process = replace_process  # main's restart-in-place; never returns
         self.clock = clock
-        self.current: Batch | None = None  # the latest invocation's jobs: the ones a shutdown may cut short
+        # The mode's exit (exits.py): called with the reason when the overrun policy says the process must go.
+        self.escalate: Callable[[str], NoReturn] = _exit_unset
+        self.changed = threading.Condition()  # notified whenever an invocation is answered or a batch is joined
+        self._handlers: dict[str, float] = {}  # request id -> its deadline on `clock`: the handler runs
+        self._open: list[Batch] = []  # deferred to, not yet joined
+        self._overran: list[Batch] = []  # joined with thread jobs still running past their deadline
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, replace_process: Callable[[], NoReturn], telemetry_fd: int | None = None
-    ) -> JobRunner:
+    def from_settings(cls, settings: Settings, telemetry_fd: int | None = None) -> JobRunner:
         processes = ProcessExecutor(
             settings.defer_processes,
             settings.task_root,
@@ -63,36 +68,76 @@ class JobRunner:
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
             settings.defer_margin_ms,
             settings.defer_overrun,
-            replace_process,
             processes=processes,
         )
 
-    def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
-        remaining_s = deadline_epoch_ms / 1000 - time.time()
-        deadline = self.clock() + remaining_s - self.margin_s
-        self.current = Batch(self.workers, self.policy, request_id, deadline, self.clock, self.processes)
-        return self.current
+    def invocation_started(self, request_id: str, deadline_epoch_ms: int) -> None:
+        with self.changed:
+            self._handlers[request_id] = self._on_clock(deadline_epoch_ms)
 
-    def shut_down(self, until: float) -> list[str]:
-        """SIGTERM: cancel the running jobs, wait for them until `until` (on `clock`), stop the worker processes
-        (SIGTERM, SIGKILL at `until`). Returns the names of the jobs cut short (never started, still running,
-        stopped by the signal, or abandoned earlier). A post-response phase it interrupted gets its summary line."""
-        batch, cut = self.current, []
-        if batch is not None:
-            interrupted = batch.released and not batch.closed
-            cut = [job.name for job in batch.stop(until)]
-            if interrupted and batch.released_at is not None:
-                _log_summary(batch.summary(), (self.clock() - batch.released_at) * 1000)
-        cut += [job.name for job in self.workers.abandoned() if job.name not in cut]
+    def invocation_answered(self, request_id: str) -> None:
+        with self.changed:
+            self._handlers.pop(request_id, None)
+            self.changed.notify_all()
+
+    def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:
+        batch = Batch(
+            self.workers,
+            self.policy,
+            request_id,
+            self._on_clock(deadline_epoch_ms) - self.margin_s,
+            self.clock,
+            self.processes,
+        )
+        with self.changed:
+            self._open.append(batch)
+        return batch
+
+    def in_flight(self) -> tuple[dict[str, float], list[Batch]]:
+        """(request id -> deadline of each handler still running, the batches not yet joined)."""
+        with self.changed:
+            return dict(self._handlers), list(self._open)
+
+    def unfinished_jobs(self) -> list[Job]:
+        """Every job not finished, whatever its invocation: in batches not joined, overran, or abandoned."""
+        with self.changed:
+            batches = [*self._open, *self._overran]
+        seen: dict[int, Job] = {}
+        for job in [job for batch in batches for job in batch.jobs] + self.workers.abandoned():
+            if not job.finished:
+                seen.setdefault(id(job), job)
+        return list(seen.values())
+
+    def close_processes(self, grace_s: float = 0.0) -> None:
+        """Stop the worker processes of `executor="process"` jobs, before the process goes or replaces itself; with
+        a `grace_s`, each gets SIGTERM and that long (at least `_WORKER_EXIT_S`) to flush its output before SIGKILL."""
         if self.processes is not None:
-            self.processes.close(max(until - self.clock(), _WORKER_EXIT_S))
+            self.processes.close(max(grace_s, _WORKER_EXIT_S) if grace_s > 0 else 0.0)
+
+    def stop_jobs(self, until: float) -> list[Job]:
+        """SIGTERM: cancel every invocation's jobs and wait for them until `until` (on `clock`); a post-response
+        phase this interrupts gets its summary line, in its invocation's name. Returns the jobs cut short."""
+        _, batches = self.in_flight()
+        cut: list[Job] = []
+        for batch in batches:
+            interrupted = batch.released and not batch.closed
+            cut += batch.stop(until)
+            if interrupted and batch.released_at is not None and batch.jobs:
+                elapsed_ms = (self.clock() - batch.released_at) * 1000
+                batch.jobs[0].context.copy().run(_log_summary, batch.summary(), elapsed_ms)
         return cut
 
-    def restart(self) -> NoReturn:
-        """Stop the worker processes, then replace this process (main's restart in place)."""
-        if self.processes is not None:
-            self.processes.close()
-        self.replace_process()
+    def _on_clock(self, deadline_epoch_ms: int) -> float:
+        return self.clock() + deadline_epoch_ms / 1000 - time.time()
+
+    def _joined(self, batch: Batch, summary: Summary) -> None:
+        with self.changed:
+            if batch in self._open:
+                self._open.remove(batch)
+            self._overran = [old for old in self._overran if any(not job.finished for job in old.jobs)]
+            if summary.still_running:
+                self._overran.append(batch)
+            self.changed.notify_all()
 
     def after_response(self, batch: Batch | None, handler_failed: bool, streamed_ms: float | None = None) -> None:
         """Everything between the posted result and the next `/next` (`streamed_ms`: how long a stream took)."""
@@ -103,31 +148,25 @@ class JobRunner:
     def _drain(self, batch: Batch, handler_failed: bool, streamed_ms: float | None = None) -> None:
         started = self.clock()
         batch.release(handler_failed)
-        # Ctrl-C or SIGTERM (main turns it into KeyboardInterrupt) ends join() here: main's shutdown gives the jobs
-        # the shutdown budget and says which were cut short (lifecycle/shutdown.py).
+        # SIGTERM (main turns it into KeyboardInterrupt) ends join() here: the exit gives the jobs their share of
+        # the shutdown budget and names those it cuts short (exits.py).
         summary = batch.join()
         _log_summary(summary, (self.clock() - started) * 1000, streamed_ms)
+        self._joined(batch, summary)
         if not summary.still_running:
             return
         names = ", ".join(job.name for job in summary.still_running)
         if self.overrun == "exit":
-            logger.critical(
-                "Deferred jobs still running at the deadline (%s): the runtime restarts in place; the invocation "
-                "ends as a success and the next event goes to a fresh process",
-                names,
-            )
-            self.restart()
+            logger.critical("Deferred jobs still running at the deadline (%s): the runtime must exit", names)
+            self.escalate("LAMBDA_RUNTIME_DEFER_OVERRUN=exit")
         if self.workers.over_bound:
-            abandoned = ", ".join(job.name for job in self.workers.abandoned())
             logger.critical(
-                "%d abandoned deferred jobs are still running (%s), more than LAMBDA_RUNTIME_DEFER_MAX_ABANDONED=%d: "
-                "the runtime restarts in place; the invocation ends as a success and the next event goes to a "
-                "fresh process",
+                "%d abandoned deferred jobs are still running, more than LAMBDA_RUNTIME_DEFER_MAX_ABANDONED=%d: "
+                "the runtime must exit",
                 len(self.workers.abandoned()),
-                abandoned,
                 self.workers.max_abandoned,
             )
-            self.restart()
+            self.escalate("LAMBDA_RUNTIME_DEFER_MAX_ABANDONED")
         logger.warning(
             "Deferred jobs still running at the deadline (%s) are abandoned: their threads no longer count against "
             "the pool; they are frozen with the environment and may resume during a later invocation",
@@ -161,6 +200,12 @@ def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None 
             **streamed,
         },
     )
+
+
+def _exit_unset(reason: str) -> NoReturn:
+    # A runner outside the runtime (a benchmark, a test) that has no exit of its own: end the process all the same.
+    logger.critical("The runtime must exit (%s)", reason)
+    exit_now(1)
 
 
 def exit_now(status: int) -> NoReturn:

@@ -10,7 +10,8 @@ Modelled on awslambdaric 3.x (bootstrap.py `on_init_complete`, lambda_runtime_ho
 3. the runtime's own after-restore steps (a new Runtime API connection, `random` reseeded from the OS), then the
    after-restore hooks in registration order.
 
-A failure in 1 or 2 is posted to `/runtime/init/error` as `Runtime.BeforeSnapshotError` (exit 64); in 3 to
+A failure in 1 or 2 (any exception, `SystemExit` and `KeyboardInterrupt` too, as awslambdaric's bare `except:` in
+bootstrap.py `on_init_complete`) is posted to `/runtime/init/error` as `Runtime.BeforeSnapshotError` (exit 64); in 3 to
 `/runtime/restore/error` as `Runtime.AfterRestoreError` (exit 65). User hooks come from the `snapshot-restore-py`
 package (`register_before_snapshot`, `register_after_restore`), the API awslambdaric and AWS's docs use, when it is
 installed: it is not a dependency of this runtime.
@@ -27,7 +28,7 @@ from typing import Any
 import requests
 
 from lambda_runtime.client import RuntimeClient
-from lambda_runtime.errors import RuntimeApiError
+from lambda_runtime.errors import RuntimeApiError, Terminated
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.payloads import error_report
 
@@ -60,7 +61,9 @@ def snapshot_and_restore(client: RuntimeClient, jobs: JobRunner) -> int | None:
             jobs.processes.close()
         client.close()
         client.restore_next()
-    except Exception as error:
+    except Terminated:  # SIGTERM: the runtime's exit (exits.py), not a failed phase
+        raise
+    except BaseException as error:  # SystemExit and KeyboardInterrupt from a hook too, as awslambdaric's bare except
         return _fail(client, error, BEFORE_SNAPSHOT_ERROR, BEFORE_SNAPSHOT_EXIT, client.post_init_error)
     try:
         client.close()  # the connection that crossed the snapshot: the first /next opens a new one
@@ -69,14 +72,16 @@ def snapshot_and_restore(client: RuntimeClient, jobs: JobRunner) -> int | None:
         random.seed()
         for func, args, kwargs in after:
             func(*args, **kwargs)
-    except Exception as error:
+    except Terminated:
+        raise
+    except BaseException as error:
         return _fail(client, error, AFTER_RESTORE_ERROR, AFTER_RESTORE_EXIT, client.post_restore_error)
     logger.info("Restored from a SnapStart snapshot")
     return None
 
 
 def _fail(
-    client: RuntimeClient, error: Exception, error_type: str, status: int, post: Callable[[str, bytes], None]
+    client: RuntimeClient, error: BaseException, error_type: str, status: int, post: Callable[[str, bytes], None]
 ) -> int:
     report = error_report(error)
     logger.error("%s: %s: %s", error_type, report.error_type, report.message, exc_info=error)

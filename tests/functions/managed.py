@@ -85,6 +85,9 @@ def route(event, context):
         "traced": traced,
         "trace_ids": trace_ids,
         "semaphore": semaphore,
+        "healthy_job": healthy_job,
+        "stubborn_job": stubborn_job,
+        "pool_pids": pool_pids,
     }
     return ops[event["do"]](event, context)
 
@@ -132,3 +135,32 @@ def semaphore(event, context):
     except OSError as error:
         return {"pid": os.getpid(), "lock": f"OSError: {error}"}
     return {"pid": os.getpid(), "lock": "ok"}
+
+
+def healthy_job(event, context):
+    """Defers a job that sleeps `seconds` (well within its deadline), then marks `done` and logs it."""
+
+    def job():
+        Path(event["started"]).touch()
+        time.sleep(event["seconds"])
+        Path(event["done"]).touch()
+        logger.warning("healthy job done %s", context.aws_request_id)
+
+    context.defer(job, job_name="healthy")
+    return {"requestId": context.aws_request_id}
+
+
+def stubborn_job(event, context):
+    """Defers a job that ignores its cancellation for `seconds` (a `job_timeout` makes it overrun)."""
+
+    def job():
+        Path(event["started"]).touch()
+        time.sleep(event.get("seconds", 600))
+
+    context.defer(job, job_name="stubborn", job_timeout=event.get("job_timeout"))
+    return {"requestId": context.aws_request_id}
+
+
+def pool_pids(event, context):
+    """This runtime process's id: the test counts the job worker processes under it."""
+    return {"pid": os.getpid()}

@@ -13,6 +13,8 @@ MARKS = Path(os.environ.get("SHUTDOWN_DIR", "."))
 def hook():
     (MARKS / "hook.started").touch()
     time.sleep(float(os.environ.get("SHUTDOWN_HOOK_SLEEP", "0")))
+    if os.environ.get("SHUTDOWN_HOOK_RAISE"):
+        raise SystemExit(4)
     (MARKS / "hook.done").touch()
     (MARKS / f"hook.done.{os.getpid()}").touch()  # one per runtime, when several share MARKS
 

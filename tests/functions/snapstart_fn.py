@@ -22,12 +22,16 @@ def registered_second():
     ORDER.append("before-2")
     if FAIL == "before":
         raise RuntimeError("cannot snapshot")
+    if FAIL == "before-exit":
+        raise SystemExit(3)
 
 
 def restored(tag, suffix=""):
     ORDER.append(f"after-{tag}{suffix}")
     if FAIL == "after":
         raise RuntimeError("cannot restore")
+    if FAIL == "after-interrupt":
+        raise KeyboardInterrupt
 
 
 register_after_restore(restored, "a")

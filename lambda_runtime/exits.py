@@ -112,12 +112,12 @@ class Exit:
         if not trigger.urgent:
             trigger = self._let_in_flight_finish(trigger, len(handlers), len(batches))
         _ignore_signals()  # from here on the exit is bounded: a second signal must not cut it short
-        withdrawn: list[Job] = []
+        cut: list[Job] = []
         if trigger.urgent:
-            hooks_until, withdrawn = self._stop_jobs(trigger)
+            hooks_until, cut = self._stop_jobs(trigger)
         else:
             hooks_until = self.clock() + self.signal_budget_s - EXIT_MARGIN_S
-        self._name_what_is_left(trigger, withdrawn)
+        self._name_what_is_left(trigger, cut)
         run_shutdown_hooks_within(max(0.0, hooks_until - self.clock()))
         # Process workers get SIGTERM and what is left of the budget to flush their output, then SIGKILL.
         self.runner.close_processes(max(0.0, hooks_until - self.clock()))
@@ -166,7 +166,7 @@ class Exit:
 
     def _stop_jobs(self, trigger: Trigger) -> tuple[float, list[Job]]:
         """Cancel every invocation's jobs and wait for them within their share of the budget; returns when the
-        hooks must be done by, and the jobs that will never start now."""
+        hooks must be done by, and the jobs the stop itself ended (never started, or process jobs stopped)."""
         assert trigger.signalled_at is not None
         end = trigger.signalled_at + self.signal_budget_s - EXIT_MARGIN_S
         jobs_until = trigger.signalled_at + (end - trigger.signalled_at) / 2 if _hooks_registered() else end
@@ -174,13 +174,15 @@ class Exit:
             "Shutting down (%s): deferred jobs cancelled, %.0f ms budget", trigger.reason, self.signal_budget_s * 1000
         )
         cut = self.runner.stop_jobs(jobs_until)
-        return end, [job for job in cut if job.started_at is None]
+        # Those that finished by being cut (never started, or a process job its worker's SIGTERM stopped) are no
+        # longer among the unfinished jobs that _name_what_is_left finds: they are named from here.
+        return end, [job for job in cut if job.finished]
 
-    def _name_what_is_left(self, trigger: Trigger, withdrawn: list[Job] | None = None) -> None:
+    def _name_what_is_left(self, trigger: Trigger, cut: list[Job] | None = None) -> None:
         """One line per invocation with work still running: its request id, the reason, the jobs cut short."""
         now = self.clock()
         by_invocation: dict[str, list[Job]] = {}
-        for job in [*(withdrawn or []), *self.runner.unfinished_jobs()]:
+        for job in [*(cut or []), *self.runner.unfinished_jobs()]:
             by_invocation.setdefault(job.request_id, []).append(job)
         for jobs in by_invocation.values():
             names = [job.name for job in jobs]

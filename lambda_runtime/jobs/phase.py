@@ -44,7 +44,11 @@ class JobRunner:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, replace_process: Callable[[], NoReturn], telemetry_fd: int | None = None
+        cls,
+        settings: Settings,
+        replace_process: Callable[[], NoReturn],
+        telemetry_fd: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> JobRunner:
         processes = ProcessExecutor(
             settings.defer_processes,
@@ -62,7 +66,8 @@ class JobRunner:
             settings.defer_margin_ms,
             settings.defer_overrun,
             replace_process,
-            processes=processes,
+            clock,
+            processes,
         )
 
     def batch(self, request_id: str, deadline_epoch_ms: int) -> Batch:

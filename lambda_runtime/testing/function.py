@@ -55,7 +55,7 @@ class LocalFunction:
         self.arn = f"arn:aws:lambda:{region}:{_ACCOUNT}:function:{function_name}"
         variables = {
             "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # never called: answers go to the LocalInvocation
-            "_HANDLER": f"{handler.__module__}.{handler.__qualname__}",
+            "_HANDLER": f"{handler.__module__}.{getattr(handler, '__qualname__', type(handler).__qualname__)}",
             "LAMBDA_TASK_ROOT": task_root or _import_root(handler),
             "AWS_LAMBDA_FUNCTION_NAME": function_name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_size),
@@ -162,7 +162,10 @@ class LocalFunction:
 
 
 def _import_root(handler: Callable[..., Any]) -> str:
-    """The directory `handler`'s module is imported from (`a/b/pkg/mod.py` for `pkg.mod` gives `a/b`)."""
+    """The directory `handler`'s module is imported from (`a/b/pkg/mod.py` for `pkg.mod` gives `a/b`); for a callable
+    object (a web adapter), whose class's module is elsewhere, the working directory."""
+    if not hasattr(handler, "__qualname__"):
+        return os.getcwd()
     module = sys.modules.get(handler.__module__)
     path: str | None = getattr(module, "__file__", None)
     if not path:

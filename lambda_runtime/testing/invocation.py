@@ -116,6 +116,16 @@ class LocalInvocation:
         format, worker processes' records included."""
         return "\n".join(self._logbook.lines(self.request_id))
 
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> str:
+        """The first line of the log holding `text`, waiting for it up to `timeout` real seconds: for what a job
+        logs after the phase ended (a job abandoned at the deadline that stops later)."""
+        give_up = time.monotonic() + timeout
+        while not (found := [line for line in self._logbook.lines(self.request_id) if text in line]):
+            if time.monotonic() > give_up:
+                raise StillRunning(f"no log line of {self.request_id} holds {text!r} after {timeout:g} s")
+            time.sleep(0.005)
+        return found[0]
+
     @property
     def records(self) -> list[logging.LogRecord]:
         """The invocation's log records from this process (the handler, thread jobs, the runtime)."""

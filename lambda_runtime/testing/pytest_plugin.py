@@ -3,12 +3,14 @@
 - `lambda_function(handler, **options)`: a `LocalFunction` (in process, no server), closed after the test;
 - `lambda_emulator(handler_name, task_root=..., **options)`: the local Lambda emulator (the `[emulator]` extra),
   running the real runtime as a child process on 127.0.0.1 (a free port), stopped after the test. Options are
-  `lambda_runtime.emulator.Emulator`'s.
+  `lambda_runtime.emulator.Emulator`'s; `env` is added to this process's environment (so the runtime finds the same
+  Python path), not used instead of it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ def lambda_emulator() -> Iterator[Callable[..., Emulator]]:
     with contextlib.ExitStack() as stack:
 
         def start(handler_name: str, **options: Any) -> Emulator:
+            options["env"] = {**os.environ, **options.get("env", {})}
             return stack.enter_context(Emulator(handler_name, **options))
 
         yield start

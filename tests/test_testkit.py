@@ -134,6 +134,12 @@ def test_a_streamed_response_is_collected_and_the_jobs_run_after_the_stream(lamb
     assert "streamed for" in run.logs
 
 
+def test_an_error_in_the_middle_of_a_stream_is_the_invocation_s_error(lambda_function):
+    run = lambda_function(testkit_app.stream_then_fail).invoke({})
+    assert run.streamed and run.response == b"first\n"
+    assert (run.error["errorType"], run.error["errorMessage"]) == ("RuntimeError", "mid-stream")
+
+
 def test_jobs_of_the_same_name_are_read_from_jobs_not_outcomes(lambda_function):
     run = lambda_function(testkit_app.handler).invoke({"record": ["a", "b"]})
     with pytest.raises(ValueError, match="several jobs share a name"):

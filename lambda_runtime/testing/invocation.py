@@ -230,8 +230,11 @@ class LocalInvocation:
         if not self._answered.wait(timeout):
             raise StillRunning(f"the handler did not answer {self.request_id} within {timeout:g} s (real time)")
 
-    def answer(self, body: bytes, content_type: str, streamed: bool = False) -> None:
+    def answer(self, body: bytes, content_type: str, streamed: bool = False, error: bytes | None = None) -> None:
+        """The posted response (`error`: the error a stream ended with, as its trailer carried it)."""
         self.response, self.content_type, self.streamed = body, content_type, streamed
+        if error is not None:
+            self.error = json.loads(error)
         self._answered.set()
 
     def fail(self, body: bytes) -> None:
@@ -276,9 +279,8 @@ class Recorder(RuntimeClient):
         data = b"".join(body)  # the runtime's Stream: ends early, with trailers, on a mid-stream error
         trailers: dict[str, str] = dict(getattr(body, "trailers", dict)())
         error_body = trailers.get("Lambda-Runtime-Function-Error-Body")
-        if error_body is not None:
-            self.run.error = json.loads(base64.b64decode(error_body))
-        self.run.answer(data, content_type, streamed=True)
+        error = base64.b64decode(error_body) if error_body is not None else None
+        self.run.answer(data, content_type, streamed=True, error=error)
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes, xray_cause: str = "") -> None:
         self.run.fail(body)

@@ -71,3 +71,11 @@ def handler(event, context):
 def stream_lines(event, context):
     context.defer(record, "after the stream")
     return (f"line {n}\n" for n in range(event["lines"]))
+
+
+def stream_then_fail(event, context):
+    def lines():
+        yield "first\n"
+        raise RuntimeError("mid-stream")
+
+    return lines()

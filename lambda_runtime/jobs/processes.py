@@ -69,7 +69,10 @@ class WorkerProcess:
         """Stop and reap it (never a zombie); returns how it ended, e.g. "signal SIGSEGV" or "exit status 3"."""
         for stream in (self.process.stdin, self.replies):
             if stream is not None:
-                stream.close()
+                # A worker stopped in the middle of a write leaves bytes nobody will read: closing still closes the
+                # pipe, and its BrokenPipeError must not escape into the dispatcher thread (which would die).
+                with contextlib.suppress(OSError):
+                    stream.close()
         self._signal(signal.SIGKILL)
         status = self.process.wait()
         return f"signal {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"

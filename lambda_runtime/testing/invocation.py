@@ -219,6 +219,7 @@ class LocalInvocation:
             except BaseException as error:  # reported to the test by wait()
                 self._crash = error
             finally:
+                self._logbook.settle()  # the records of finished process jobs are in run.logs from now on
                 self._outcomes = [(job.name, job.outcome if job.finished else "timed_out") for job in self.jobs]
                 self._still_running = [job.name for job in self.jobs if not job.finished]
                 self._answered.set()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import logging
 import os
+import select
+import termios
 import threading
+import time
 from collections import defaultdict
 
 from lambda_runtime.logs import QuietHandler, RequestIdFilter, TextFormatter
@@ -28,6 +33,8 @@ class LogBook(QuietHandler):
         self._lines: defaultdict[str, list[str]] = defaultdict(list)
         self._records: defaultdict[str, list[logging.LogRecord]] = defaultdict(list)
         self._reader: threading.Thread | None = None
+        self._read_fd: int | None = None
+        self._consuming = threading.Lock()
         self.frames_fd: int | None = None  # where worker processes write their records (the telemetry descriptor)
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -52,9 +59,18 @@ class LogBook(QuietHandler):
 
     def read_frames(self) -> None:
         """Open the descriptor worker processes log to, and file each frame under the request id it names."""
-        read_fd, self.frames_fd = os.pipe()
-        self._reader = threading.Thread(target=self._read, args=(read_fd,), name="worker-log-reader", daemon=True)
+        self._read_fd, self.frames_fd = os.pipe()
+        self._reader = threading.Thread(target=self._read, name="worker-log-reader", daemon=True)
         self._reader.start()
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once every frame written so far is filed: a worker writes its job's records before it answers."""
+        give_up = time.monotonic() + timeout
+        while time.monotonic() < give_up:
+            with self._consuming:
+                if self._read_fd is None or _pending(self._read_fd) == 0:
+                    return
+            time.sleep(0.001)
 
     def close(self) -> None:
         if self.frames_fd is not None:
@@ -64,11 +80,41 @@ class LogBook(QuietHandler):
             self._reader.join(5.0)
         super().close()
 
-    def _read(self, fd: int) -> None:
-        with os.fdopen(fd, "rb") as frames:
-            while len(header := frames.read(_HEADER)) == _HEADER:
-                text = frames.read(int.from_bytes(header[4:8], "big")).decode("utf-8", "replace").rstrip("\n")
-                with self.lock or contextlib.nullcontext():
-                    # The worker stamps each record with the deferring invocation's request id, in both formats.
-                    request_id = next((rid for rid in self._lines if rid and rid in text), "")
-                    self._lines[request_id].append(text)
+    def _read(self) -> None:
+        assert self._read_fd is not None
+        fd = self._read_fd
+        try:
+            while True:
+                select.select([fd], [], [])
+                with self._consuming:  # a whole frame at a time, so that settle() sees none half read
+                    header = _read_exactly(fd, _HEADER)
+                    message = _read_exactly(fd, int.from_bytes(header[4:8], "big")) if header else b""
+                    if not header:
+                        return  # every writer is gone
+                    text = message.decode("utf-8", "replace").rstrip("\n")
+                    with self.lock or contextlib.nullcontext():
+                        # The worker stamps each record with the deferring invocation's request id, in both formats.
+                        request_id = next((rid for rid in self._lines if rid and rid in text), "")
+                        self._lines[request_id].append(text)
+        finally:
+            with self._consuming:
+                self._read_fd = None
+                os.close(fd)
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """`size` bytes, or b"" at the end of the pipe."""
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _pending(fd: int) -> int:
+    """Bytes written to the pipe and not read yet."""
+    count = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, count)
+    return count[0]

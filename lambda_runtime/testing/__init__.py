@@ -18,8 +18,7 @@ With pytest, the `lambda_function` fixture makes `LocalFunction`s closed after t
 starts the local emulator (the `[emulator]` extra) for end-to-end tests: see `lambda_runtime.testing.pytest_plugin`.
 """
 
-from lambda_runtime.testing.clock import SimulatedClock
 from lambda_runtime.testing.function import LocalFunction
 from lambda_runtime.testing.invocation import LocalInvocation, StillRunning
 
-__all__ = ["LocalFunction", "LocalInvocation", "SimulatedClock", "StillRunning"]
+__all__ = ["LocalFunction", "LocalInvocation", "StillRunning"]

@@ -21,6 +21,7 @@ def test_the_example_s_own_tests_pass_as_a_user_runs_them(example):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "skipped" not in result.stdout
 
+
 EXAMPLE = Path(__file__).parent.parent / "examples" / "background_tasks"
 
 

@@ -1,4 +1,6 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Everything installs itself into .venv.
+# Two commands on a fresh machine: `make demo` and `make test`. Everything installs itself into .venv, in two layers:
+# `make demo` installs only what the demo needs (the runtime and its emulator), `make install` (and every target
+# that tests, checks, benchmarks or packages) adds the `dev` extra on top.
 #
 # .venv follows $(PYTHON): when the Python it was built with is not the one $(PYTHON) names (another version),
 # it is built again. An install that fails removes .venv, so the next run starts clean.
@@ -9,9 +11,13 @@ FUNCTION ?= examples/background_tasks
 ARCH ?= x86_64
 PYTHON_VERSION ?= 3.12
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 MIN_PYTHON := 3.10
-# What goes into the new .venv (tests/test_makefile.py swaps it for `true` / `false` to spare a minute of pip).
-INSTALL_DEPS = $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'
+TEST_WORKERS ?= 2
+# What goes into the new .venv, then the dev layer (tests/test_makefile.py swaps them for `true` / `false` / `echo`
+# to spare minutes of pip).
+INSTALL_DEPS = $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[emulator]'
+INSTALL_DEV = $(BIN)/pip install --quiet -e '.[dev]'
 
 # "3.11.7", or nothing when the interpreter is missing. Two starts of a Python per `make`: ~30 ms.
 version = $(shell $(1) -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)
@@ -22,9 +28,11 @@ ifneq ($(WANT_VERSION),$(HAVE_VERSION))
 .PHONY: $(STAMP)
 endif
 
-.PHONY: install test lint typecheck unit audit docs browser demo bench bench-quick package layer dist clean
+.PHONY: install install-demo test lint typecheck unit audit docs browser dist-check demo bench bench-quick package layer dist clean
 
-install: $(STAMP)
+install: $(DEV_STAMP)
+
+install-demo: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < ($(subst .,$(comma),$(MIN_PYTHON))))' 2>/dev/null || { \
@@ -37,6 +45,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV) && { $(INSTALL_DEPS); } && touch $(STAMP) || { \
 		rm -rf $(VENV); echo "make: install failed (see above); .venv removed, so the next run starts clean" >&2; exit 1; }
 
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	{ $(INSTALL_DEV); } && touch $(DEV_STAMP) || { \
+		rm -rf $(VENV); echo "make: install failed (see above); .venv removed, so the next run starts clean" >&2; exit 1; }
+
 comma := ,
 
 lint: install
@@ -46,8 +58,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy --strict lambda_runtime deploy
 
+# Tests that wait on processes run side by side (pytest-xdist, 2 workers on a 2-core machine); each test has its
+# own ports (0) and temporary directories.
 unit: install browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 # The emulator's page is tested in a real headless browser: Debian's chromium package, installed when it is missing
 # and we may (root). Elsewhere the browser test is skipped on a developer's machine, and fails in CI (CI=true).
@@ -61,14 +75,17 @@ browser:
 audit: install
 	$(BIN)/python .ci/audit.py
 
-test: lint typecheck audit docs unit
-
 # The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link, a missing anchor or a page left out
 # of the nav fails the build. NO_MKDOCS_2_WARNING silences Material's banner about its successor.
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
-demo: install
+dist-check: install
+	$(BIN)/python .ci/check_dist.py
+
+test: lint typecheck audit docs dist-check unit
+
+demo: install-demo
 	$(BIN)/python examples/demo.py
 
 bench: install

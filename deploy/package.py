@@ -206,9 +206,10 @@ def copy_bootstrap(target: Path) -> None:
 
 
 def copy_runtime(target: Path) -> None:
-    """lambda_runtime into `target`. The emulator, a development tool with its own dependencies (aiohttp), stays out."""
+    """lambda_runtime into `target`. The emulator and the test kit, development tools with dependencies of their own
+    (aiohttp, pytest), stay out."""
     runtime = ROOT / "lambda_runtime"
-    shutil.copytree(runtime, target / "lambda_runtime", ignore=_ignore(runtime / "emulator"))
+    shutil.copytree(runtime, target / "lambda_runtime", ignore=_ignore(runtime / "emulator", runtime / "testing"))
 
 
 def _ignore(*excluded: Path) -> Callable[[str, list[str]], set[str]]:

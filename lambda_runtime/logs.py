@@ -151,6 +151,11 @@ def configure_logging(
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(log_level or logging.WARNING)
-    _logger.setLevel(logging.NOTSET if log_level else logging.INFO)
+    set_levels(log_level)
     return handler
+
+
+def set_levels(log_level: str) -> None:
+    """The root logger at `log_level` (WARNING if ""), the runtime's own INFO lines shown either way."""
+    logging.getLogger().setLevel(log_level or logging.WARNING)
+    _logger.setLevel(logging.NOTSET if log_level else logging.INFO)

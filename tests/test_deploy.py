@@ -120,8 +120,9 @@ def test_zip_holds_the_function_the_runtime_and_its_dependencies_only(built: tup
     assert {"app.py", "bootstrap", "lambda_runtime"} | DEPENDENCIES <= tops
     runtime = ROOT / "lambda_runtime"
     shipped = {f"lambda_runtime/{p.relative_to(runtime).as_posix()}" for p in runtime.rglob("*.py")}
-    assert {name for name in shipped if not name.startswith("lambda_runtime/emulator/")} <= names
-    assert not [name for name in names if name.startswith("lambda_runtime/emulator")]
+    tools = ("lambda_runtime/emulator/", "lambda_runtime/testing/")  # development tools, not the runtime
+    assert {name for name in shipped if not name.startswith(tools)} <= names
+    assert not [name for name in names if name.startswith(tools)]
     distributions = {re.split(r"[-.]", top)[0].lower() for top in tops}
     assert not DEV_ONLY & distributions
     assert "bin" not in tops  # console scripts with this machine's #! line

@@ -1,11 +1,26 @@
-"""The background-tasks example answers both a direct invoke and a function URL's HTTP event."""
+"""The examples answer as documented, and their own tests (which use lambda_runtime.testing) pass."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import requests
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+
+
+@pytest.mark.parametrize("example", ["background_tasks", "handler_tour", "streaming", "fastapi_app"])
+def test_the_example_s_own_tests_pass_as_a_user_runs_them(example):
+    # `pytest` in the example's folder: no conftest of this repository, only the installed package's plugin.
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    result = subprocess.run(command, cwd=EXAMPLES / example, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout
+
 
 EXAMPLE = Path(__file__).parent.parent / "examples" / "background_tasks"
 

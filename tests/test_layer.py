@@ -97,7 +97,9 @@ def test_layer_holds_the_runtime_under_python_and_bootstrap_at_its_root(adopted:
     packages = {name.split("/")[1] for name in entries if name.startswith("python/")}
     assert {"lambda_runtime", "requests", "tenacity", "pythonjsonlogger", "urllib3"} <= packages
     assert "bin" not in packages  # console scripts; /opt/python/bin/python3 would also pass for a Python layer
-    assert not [name for name in entries if name.startswith("python/lambda_runtime/emulator")]
+    assert not [
+        name for name in entries if name.startswith(("python/lambda_runtime/emulator", "python/lambda_runtime/testing"))
+    ]
     tag = f"cpython-{adopted['version'].replace('.', '')}"
     assert f"python/lambda_runtime/__pycache__/loop.{tag}.pyc" in entries
     assert str(adopted["zip"]) in adopted["printed"]

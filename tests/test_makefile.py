@@ -1,14 +1,15 @@
 """The Makefile's .venv follows $(PYTHON), and a failed install leaves nothing that breaks the next run.
 
 Each test runs the real Makefile with real interpreters in a scratch directory. The pip step (INSTALL_DEPS) is
-replaced by `true` or `false`: what is under test is the virtualenv's life, not pip (`make test` in CI runs the real
-install from scratch).
+replaced by `true` or `false` (INSTALL_DEV, the dev layer, too): what is under test is the virtualenv's life, not pip
+(`make test` in CI runs the real install from scratch).
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,20 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def make(project: Path, python: str, install: str = "true") -> subprocess.CompletedProcess[str]:
-    command = ["make", "--no-print-directory", "install", f"PYTHON={python}", f"INSTALL_DEPS={install}"]
+def make(
+    project: Path, python: str, install: str = "true", target: str = "install", install_dev: str = "true"
+) -> subprocess.CompletedProcess[str]:
+    command = ["make", "--no-print-directory", target, f"PYTHON={python}", f"INSTALL_DEPS={install}"]
+    command.append(f"INSTALL_DEV={install_dev}")
     return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=300)
+
+
+def dry_run(target: str) -> str:
+    """The commands `make TARGET` would run in a fresh clone (make -n), with the real pip steps."""
+    command = ["make", "--no-print-directory", "-n", target, f"PYTHON={sys.executable}", "VENV=.venv-never-made"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def venv_version(project: Path) -> str:
@@ -89,4 +101,30 @@ def test_a_missing_python_is_named(project: Path) -> None:
     failed = make(project, "/nonexistent/python3")
     assert failed.returncode != 0
     assert "make: PYTHON=/nonexistent/python3 is not found" in failed.stderr
+    assert not (project / ".venv").exists()
+
+
+def test_the_demo_installs_the_runtime_and_the_emulator_and_none_of_the_dev_tooling() -> None:
+    demo = dry_run("demo")
+    assert "pip install --quiet -e '.[emulator]'" in demo
+    assert "[dev]" not in demo
+    assert "examples/demo.py" in demo
+    assert "pip install --quiet -e '.[dev]'" in dry_run("test")
+
+
+def test_the_dev_layer_goes_on_top_of_the_demo_venv_and_each_layer_installs_once(project: Path) -> None:
+    log = project / "installs.log"
+    steps = {"install": f"echo demo >> {log}", "install_dev": f"echo dev >> {log}"}
+    assert make(project, sys.executable, target="install-demo", **steps).returncode == 0
+    assert log.read_text().split() == ["demo"]
+    assert make(project, sys.executable, target="install", **steps).returncode == 0
+    assert log.read_text().split() == ["demo", "dev"]  # the demo layer was kept, only the dev layer added
+    assert make(project, sys.executable, target="install", **steps).returncode == 0
+    assert log.read_text().split() == ["demo", "dev"]  # nothing to do
+
+
+def test_a_failed_dev_install_removes_the_venv_too(project: Path) -> None:
+    failed = make(project, sys.executable, install_dev="false")
+    assert failed.returncode != 0
+    assert "install failed (see above); .venv removed" in failed.stderr
     assert not (project / ".venv").exists()

@@ -28,3 +28,15 @@ def test_current_job_is_none_outside_a_job():
 
 def test_current_trace_id_is_none_outside_an_invocation():
     assert lambda_runtime.current_trace_id() is None
+
+
+def test_the_test_kit_s_api_is_pinned():
+    import lambda_runtime.testing
+
+    assert sorted(lambda_runtime.testing.__all__) == [
+        "LocalFunction",
+        "LocalInvocation",
+        "StillRunning",
+    ]
+    for name in lambda_runtime.testing.__all__:
+        assert hasattr(lambda_runtime.testing, name)

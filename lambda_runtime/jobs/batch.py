@@ -162,6 +162,11 @@ class Batch:
             still_running = [job for job in unfinished if job.executor == "thread"]
             return Summary(counts, self.rejected, still_running)
 
+    def wake(self) -> None:
+        """Make a waiting `join()` look at the clock again: an injected clock moved (lambda_runtime.testing)."""
+        with self.changed:
+            self.changed.notify_all()
+
     def stop(self, until: float) -> list[Job]:
         """The environment shuts down: nothing starts any more, running jobs are cancelled and waited for until
         `until` (on `clock`). Returns the jobs cut short: never started, still running then, or process jobs stopped

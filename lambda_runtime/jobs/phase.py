@@ -52,7 +52,9 @@ class JobRunner:
         self._overran: list[Batch] = []  # joined with thread jobs still running past their deadline
 
     @classmethod
-    def from_settings(cls, settings: Settings, telemetry_fd: int | None = None) -> JobRunner:
+    def from_settings(
+        cls, settings: Settings, telemetry_fd: int | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> JobRunner:
         processes = ProcessExecutor(
             settings.defer_processes,
             settings.task_root,
@@ -68,6 +70,7 @@ class JobRunner:
             BatchPolicy(settings.defer_max_pending, settings.defer_when_full, settings.defer_on_error),
             settings.defer_margin_ms,
             settings.defer_overrun,
+            clock=clock,
             processes=processes,
         )
 

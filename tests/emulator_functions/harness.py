@@ -89,10 +89,15 @@ class CliServer:
     """``lambda-runtime serve ARGS`` in its own process (port 0); its stderr (the debug log) is collected
     by a thread, so that the emulator never blocks on a full pipe."""
 
-    def __init__(self, *args: str, cwd: Path = FUNCTIONS) -> None:
+    def __init__(self, *args: str, cwd: Path = FUNCTIONS, preexec_fn: Callable[[], Any] | None = None) -> None:
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
         self.process = subprocess.Popen(
-            [*command, "--log-level", "DEBUG"], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            [*command, "--log-level", "DEBUG"],
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=preexec_fn,
         )
         self._lines: list[str] = []
         self._changed = threading.Condition()

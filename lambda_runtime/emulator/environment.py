@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 
@@ -20,6 +22,26 @@ logger = logging.getLogger("lambda_runtime.emulator")
 #: SIGTERM to SIGKILL at shutdown for a runtime with an internal extension (AWS docs, "Lambda Extensions API",
 #: Shutdown phase: "up to 300 ms (500 ms for a runtime with an internal extension)").
 INTERNAL_EXTENSION_BUDGET_S = 0.5
+
+
+#: ``prctl`` option: the signal the calling process gets when its parent dies (Linux, prctl(2)).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn`` making the runtime get SIGKILL when the emulator dies, even by SIGKILL itself.
+
+    SIGKILL, because the runtime is often frozen (SIGSTOP) between invocations, and a stopped process does not act
+    on any other signal until it is continued. The death signal survives ``execve`` (prctl(2)). If the emulator
+    died between the fork and the ``prctl``, the child is already someone else's: it exits at once.
+    """
+
+    def in_child() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent_pid:
+            os._exit(1)
+
+    return in_child
 
 
 class RegisteredExtension:
@@ -173,6 +195,7 @@ class Environment:
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent(os.getpid()) if sys.platform == "linux" else None,
             )
         except BaseException:
             output.close_unused()

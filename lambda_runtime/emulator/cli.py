@@ -207,6 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
     serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
     serve.add_argument(
+        "--client-timeout",
+        type=_positive_float,
+        default=60.0,
+        help="seconds a caller may take to send its request head, to send its body and to read its answer; then "
+        "its connection is closed (default: %(default)s)",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
@@ -289,6 +296,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep_records=args.keep_records,
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
+            client_timeout=args.client_timeout,
         )
     except ValueError as e:
         print(f"lambda-runtime: error: {e}", file=sys.stderr)

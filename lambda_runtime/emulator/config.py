@@ -94,6 +94,10 @@ class EmulatorConfig:
     #: Lambda Managed Instances mode: one environment serving up to this many invocations at once, never frozen
     #: (``AWS_LAMBDA_MAX_CONCURRENCY``); 0: off, one invocation per environment.
     max_concurrency: int = 0
+    #: Seconds a caller may stall: to send a whole request head (from its connection's start, or from its last
+    #: answer on a kept-alive connection), to send its request body, and to take its answer. Then its connection
+    #: is closed, and what the emulator held for it freed.
+    client_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.handler:
@@ -126,6 +130,8 @@ class EmulatorConfig:
             raise ValueError(f"max_event_age must be > 0, got {self.max_event_age!r}")
         if self.max_concurrency < 0:
             raise ValueError(f"max_concurrency must be >= 0, got {self.max_concurrency!r}")
+        if self.client_timeout <= 0:
+            raise ValueError(f"client_timeout must be > 0, got {self.client_timeout!r}")
         if not os.path.isdir(self.task_root):
             raise ValueError(f"task root {self.task_root!r} is not a directory")
 

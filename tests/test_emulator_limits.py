@@ -73,6 +73,20 @@ def test_managed_instances_slots_stuck_past_the_timeout_stay_busy_and_callers_ge
     assert served
 
 
+def test_managed_instances_stuck_slots_are_free_again_once_the_runtime_is_replaced(
+    serve: Any, tmp_path: Path
+) -> None:
+    emulator = serve("managed.route", max_concurrency=1, timeout=1)
+    answer = _invoke(emulator.url, {"do": "hang", "release": str(tmp_path / "never")})
+    assert answer.json()["errorType"] == "Sandbox.Timedout", answer.text
+    assert _invoke(emulator.url, {"do": "echo"}, timeout=10).status_code == 429
+    (pid,) = emulator.runtime_pids()
+    os.kill(pid, signal.SIGKILL)  # the runtime goes, and its stuck handler with it
+    served = wait_until(lambda: _invoke(emulator.url, {"do": "echo"}, timeout=10).status_code == 200, timeout=20)
+    assert served
+    assert emulator.runtime_pids() != [pid]
+
+
 # -- descriptor exhaustion --------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from tests.emulator_functions.harness import CliServer, process_state, wait_until
+from tests.emulator_functions.harness import CliServer, group_gone, process_state, wait_until
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -73,9 +73,7 @@ def test_managed_instances_slots_stuck_past_the_timeout_stay_busy_and_callers_ge
     assert served
 
 
-def test_managed_instances_stuck_slots_are_free_again_once_the_runtime_is_replaced(
-    serve: Any, tmp_path: Path
-) -> None:
+def test_managed_instances_stuck_slots_are_free_again_once_the_runtime_is_replaced(serve: Any, tmp_path: Path) -> None:
     emulator = serve("managed.route", max_concurrency=1, timeout=1)
     answer = _invoke(emulator.url, {"do": "hang", "release": str(tmp_path / "never")})
     assert answer.json()["errorType"] == "Sandbox.Timedout", answer.text
@@ -190,20 +188,23 @@ def test_answers_nobody_reads_are_dropped_and_memory_stays_bounded() -> None:
 # -- the runtime goes with the emulator -------------------------------------------------------------------------
 
 
-def test_a_killed_emulator_takes_its_frozen_runtime_with_it() -> None:
-    cli = CliServer("basic.echo")
+def test_a_killed_emulator_takes_its_frozen_runtime_and_its_children_with_it() -> None:
+    cli = CliServer("children.spawn")
     runtime_pid: int | None = None
     try:
-        assert cli.post(b'{"n": 1}')[0] == 200  # the runtime is frozen (SIGSTOP) until the next event now
+        status, body = cli.post(b"{}")  # the runtime is frozen (SIGSTOP) until the next event now, its child too
+        assert status == 200, body
+        child_pid = json.loads(body)["child"]
         started = cli.wait_for_line("runtime started, pid ")
         runtime_pid = int(re.search(r"runtime started, pid (\d+)", started).group(1))  # type: ignore[union-attr]
-        assert wait_until(lambda: process_state(runtime_pid) == "T", timeout=10)
+        assert wait_until(lambda: process_state(runtime_pid) == "T" and process_state(child_pid) == "T", timeout=10)
         os.kill(cli.process.pid, signal.SIGKILL)
         cli.process.wait(10)
         gone = wait_until(lambda: process_state(runtime_pid) in (None, "Z"), timeout=10)
         assert gone, f"runtime pid {runtime_pid} is still there, state {process_state(runtime_pid)}"
+        assert wait_until(lambda: group_gone(runtime_pid), timeout=10), f"child {process_state(child_pid)}"
     finally:
         cli.kill()
         if runtime_pid is not None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(runtime_pid, signal.SIGKILL)
+                os.killpg(runtime_pid, signal.SIGKILL)

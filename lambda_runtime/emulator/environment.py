@@ -16,6 +16,7 @@ from collections.abc import Callable
 from lambda_runtime.emulator.invocation import EnvState, Invocation, NextWaiter, PendingFailure
 from lambda_runtime.emulator.output import OutputPipe
 from lambda_runtime.emulator.procfs import tree_peak_rss_kb
+from lambda_runtime.emulator.watchdog import Watchdog
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -115,6 +116,8 @@ class Environment:
         self.extensions: dict[str, RegisteredExtension] = {}
         #: SIGTERM → SIGKILL at shutdown when an extension is registered (EmulatorConfig.shutdown_budget).
         self.shutdown_budget_s = INTERNAL_EXTENSION_BUDGET_S
+        #: Kills the process group if the emulator dies without stopping it (set by the server).
+        self.watchdog: Watchdog | None = None
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -205,6 +208,8 @@ class Environment:
             raise
         self.process = process
         self.last_pid = process.pid
+        if self.watchdog is not None:
+            self.watchdog.watch(process.pid)
         self.output = output
         await output.attach()
         logger.debug("env %d: runtime started, pid %d: %s", self.index, process.pid, command)
@@ -215,6 +220,8 @@ class Environment:
         returncode = self.last_returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
+        if self.watchdog is not None:
+            self.watchdog.forget(process.pid)
         for ext in self.extensions.values():  # their threads died with the process: end their /event/next calls
             if ext.waiter is not None and not ext.waiter.done():
                 ext.waiter.cancel()

@@ -30,6 +30,7 @@ from lambda_runtime.emulator.runtime_api import RuntimeApi
 from lambda_runtime.emulator.store import JsonLinesFile, Store
 from lambda_runtime.emulator.stream_api import StreamApi
 from lambda_runtime.emulator.trailers import tapped_handlers
+from lambda_runtime.emulator.watchdog import Watchdog
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -57,6 +58,9 @@ class EmulatorServer:
         self.extensions = ExtensionsApi(config, self._env_for)
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
         self.stream_api = StreamApi(self.invoke_api)
+        self.watchdog = Watchdog()
+        for env in self.pool.envs:
+            env.watchdog = self.watchdog
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
         self.default_faults: Mapping[str, Any] | None = None
         self._env_by_port: dict[int, Environment] = {}
@@ -110,6 +114,7 @@ class EmulatorServer:
         except BaseException:
             await self._runner.cleanup()
             self.report.close()
+            self.watchdog.close()
             await self.async_invoker.stop()
             raise
         assert self._runner.server is not None
@@ -171,6 +176,7 @@ class EmulatorServer:
                 with contextlib.suppress(OSError):
                     sock.close()
             self.report.close()
+            self.watchdog.close()
             logger.info("emulator stopped")
             if self._stopped is not None:
                 self._stopped.set()

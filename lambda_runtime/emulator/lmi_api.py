@@ -37,7 +37,7 @@ class LmiRuntimeApi(RuntimeApi):
             env.start_serving()
         future: asyncio.Future[Delivery | None] = asyncio.get_running_loop().create_future()
         self.pool.waiters = collections.deque([*waiting, NextWaiter(request, future)])
-        self.pool.waiting_for_events(len(self.pool.waiters))
+        self.pool.release_stuck_slots()
         self.pool.dispatch()
         delivery = await future
         if delivery is None:

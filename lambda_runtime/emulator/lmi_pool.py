@@ -78,9 +78,10 @@ class LmiPool(Pool):
     def has_room(self) -> bool:
         return len(self.in_flight) + len(self.stuck) + len(self.queue) < self.config.max_concurrency
 
-    def waiting_for_events(self, waiting: int) -> None:
-        """The runtime has ``waiting`` ``/next`` calls waiting: a worker beyond the busy slots is one that gave up
-        (or finished) a stuck handler, and that slot is free again."""
+    def release_stuck_slots(self) -> None:
+        """A ``/next`` waiting beyond the busy slots comes from a worker that gave up (or finished) a stuck handler,
+        or replaced one that crashed: that many stuck slots are free again (called on each ``/next`` and timeout)."""
+        waiting = sum(1 for waiter in self.waiters if not waiter.gone and not waiter.future.done())
         while self.stuck and waiting + len(self.in_flight) + len(self.stuck) > self.config.max_concurrency:
             logger.info("slot of timed-out invocation %s free again", self.stuck.popleft())
 
@@ -133,6 +134,7 @@ class LmiPool(Pool):
             len(self.stuck),
             self.config.max_concurrency,
         )
+        self.release_stuck_slots()
         self.dispatch()
 
     def release_waiters(self) -> None:

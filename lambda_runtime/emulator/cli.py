@@ -212,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
     serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
     serve.add_argument(
+        "--client-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a caller may take to send its request head, to send its body and to read its answer; then "
+        "its connection is closed (default: %(default)s)",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
@@ -295,6 +302,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep_records=args.keep_records,
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
+            client_timeout=args.client_timeout,
         )
     except ConfigError as e:  # every range is checked there, once, for the CLI and Emulator(...) alike
         if e.setting == "timeout" and timeout_variable is not None:

@@ -97,6 +97,10 @@ class EmulatorConfig:
     #: Lambda Managed Instances mode: one environment serving up to this many invocations at once, never frozen
     #: (``AWS_LAMBDA_MAX_CONCURRENCY``); 0: off, one invocation per environment.
     max_concurrency: int = 0
+    #: Seconds a caller may stall: to send a whole request head (from its connection's start, or from its last
+    #: answer on a kept-alive connection), to send its request body, and to take its answer. Then its connection
+    #: is closed, and what the emulator held for it freed.
+    client_timeout: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.handler:

@@ -4,22 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import math
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 
 from lambda_runtime.emulator.invocation import EnvState, Invocation, NextWaiter, PendingFailure
 from lambda_runtime.emulator.output import OutputPipe
 from lambda_runtime.emulator.procfs import group_members, signal_thread, tree_peak_rss_kb
+from lambda_runtime.emulator.watchdog import Watchdog
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
 #: SIGTERM to SIGKILL at shutdown for a runtime with an internal extension (AWS docs, "Lambda Extensions API",
 #: Shutdown phase: "up to 300 ms (500 ms for a runtime with an internal extension)").
 INTERNAL_EXTENSION_BUDGET_S = 0.5
+
+
+#: ``prctl`` option: the signal the calling process gets when its parent dies (Linux, prctl(2)).
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
+    """A ``preexec_fn`` making the runtime get SIGKILL when the emulator dies, even by SIGKILL itself.
+
+    SIGKILL, because the runtime is often frozen (SIGSTOP) between invocations, and a stopped process does not act
+    on any other signal until it is continued. The death signal survives ``execve`` (prctl(2)). If the emulator
+    died between the fork and the ``prctl``, the child is already someone else's: it exits at once.
+    """
+
+    def in_child() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent_pid:
+            os._exit(1)
+
+    return in_child
 
 
 class RegisteredExtension:
@@ -93,6 +116,8 @@ class Environment:
         self.extensions: dict[str, RegisteredExtension] = {}
         #: SIGTERM → SIGKILL at shutdown when an extension is registered (EmulatorConfig.shutdown_budget).
         self.shutdown_budget_s = INTERNAL_EXTENSION_BUDGET_S
+        #: Kills the process group if the emulator dies without stopping it (set by the server).
+        self.watchdog: Watchdog | None = None
         self._on_output = on_output
         self._on_exit = on_exit
         self._watcher: asyncio.Task[None] | None = None
@@ -173,6 +198,7 @@ class Environment:
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
+                preexec_fn=die_with_parent(os.getpid()) if sys.platform == "linux" else None,
             )
         except BaseException:
             output.close_unused()
@@ -182,6 +208,8 @@ class Environment:
             raise
         self.process = process
         self.last_pid = process.pid
+        if self.watchdog is not None:
+            self.watchdog.watch(process.pid)
         self.output = output
         await output.attach()
         logger.debug("env %d: runtime started, pid %d: %s", self.index, process.pid, command)
@@ -192,6 +220,8 @@ class Environment:
         returncode = self.last_returncode = await process.wait()
         # The whole sandbox goes with the runtime: no stray children survive it.
         self.signal_group(signal.SIGKILL, pgid=process.pid)
+        if self.watchdog is not None:
+            self.watchdog.forget(process.pid)
         for ext in self.extensions.values():  # their threads died with the process: end their /event/next calls
             if ext.waiter is not None and not ext.waiter.done():
                 ext.waiter.cancel()

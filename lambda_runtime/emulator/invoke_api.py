@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from lambda_runtime.emulator.async_queue import AsyncInvoker
+from lambda_runtime.emulator.client_io import SlowCaller, read_body, request_timeout, send
 from lambda_runtime.emulator.config import (
     INVOKE_API_VERSION,
     MAX_ASYNC_PAYLOAD,
@@ -102,7 +103,10 @@ class InvokeApi:
         refused = self.refuse_before_reading(request, invocation_type)
         if refused is not None:
             return refused
-        payload = await request.read()
+        try:
+            payload = await read_body(request, self.config.client_timeout)
+        except SlowCaller:
+            return await request_timeout(request)
         found = self.read_invocation(request, invocation_type, payload, received_at)
         if isinstance(found, web.Response):
             return found
@@ -135,7 +139,10 @@ class InvokeApi:
             headers["X-Amzn-ErrorType"] = "ServiceException"
         if tail:
             headers["X-Amz-Log-Result"] = tail_log(inv)
-        return web.Response(status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type)
+        response = web.Response(
+            status=answer.status, body=answer.body, headers=headers, content_type=answer.content_type
+        )
+        return await send(request, response, inv.request_id, self.config.client_timeout)
 
     def refuse_before_reading(self, request: web.Request, invocation_type: str) -> web.Response | None:
         """Refusals that need no body: an unknown function, invocation type or tenant, a body far too big."""

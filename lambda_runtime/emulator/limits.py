@@ -82,6 +82,7 @@ LIMITS = (
     Limit("shutdown_budget", 0, 900, "seconds", above_low=True),
     Limit("restore_delay", 0, 900, "seconds"),
     Limit("idle_timeout", 0, unit="seconds", above_low=True, optional=True),
+    Limit("client_timeout", 0, 3_600, "seconds", above_low=True),
     Limit("queue_size", 0, whole=True),
     Limit("keep_records", 1, whole=True),
     Limit("async_queue_size", 1, whole=True),

@@ -37,6 +37,7 @@ class LmiRuntimeApi(RuntimeApi):
             env.start_serving()
         future: asyncio.Future[Delivery | None] = asyncio.get_running_loop().create_future()
         self.pool.waiters = collections.deque([*waiting, NextWaiter(request, future)])
+        self.pool.release_stuck_slots()
         self.pool.dispatch()
         delivery = await future
         if delivery is None:

@@ -6,6 +6,11 @@ to N ``/next`` calls waiting, init is over at the first of them, the environment
 with its ``/response`` or ``/error`` (not the next ``/next``), a timeout marks it failed without stopping the
 runtime, and beyond N invocations in flight the caller gets 429. Log lines are attributed by their JSON ``requestId``.
 The Runtime API's side is :mod:`.lmi_api`.
+
+A timed-out invocation's handler keeps running, so its slot stays busy ("stuck") until that runtime worker asks for
+work again (a ``/next`` beyond what the other busy slots allow) or the runtime is replaced: the caller beyond the free
+slots gets 429 at once, as Lambda "might reject new invokes to protect invokes that are already in flight" (AWS docs,
+lambda-managed-instances-troubleshooting, "Throttling and scaling issues").
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import time
 from collections.abc import Callable
 
@@ -25,6 +31,8 @@ from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.records import utc_stamp
 from lambda_runtime.emulator.responses import exit_error
 from lambda_runtime.emulator.store import Store
+
+logger = logging.getLogger("lambda_runtime.emulator")
 
 
 class LmiLifecycle(Lifecycle):
@@ -39,6 +47,7 @@ class LmiLifecycle(Lifecycle):
 
     def _on_exit(self, env: Environment, returncode: int, previous: EnvState) -> None:
         now = time.time()
+        self.lmi.stuck.clear()  # the runtime is gone: its stuck handlers with it
         for inv in list(self.lmi.in_flight.values()):
             del self.lmi.in_flight[inv.request_id]
             inv.record.exit_code = returncode
@@ -50,7 +59,8 @@ class LmiLifecycle(Lifecycle):
 
 
 class LmiPool(Pool):
-    """One environment; ``in_flight`` (delivered, not finished) plus ``queue`` (not delivered yet) stay within N."""
+    """One environment; ``in_flight`` (delivered, not finished), ``stuck`` (timed out, handler still running) and
+    ``queue`` (not delivered yet) stay within N."""
 
     def __init__(
         self, config: EmulatorConfig, store: Store, ledger: Ledger, open_port: Callable[[Environment], str]
@@ -61,10 +71,19 @@ class LmiPool(Pool):
         self._lifecycle = lifecycle
         self.envs = [lifecycle.new_environment(0)]
         self.in_flight: dict[str, Invocation] = {}
+        #: Request ids of timed-out invocations whose handler may still run, oldest first: each holds a slot.
+        self.stuck: collections.deque[str] = collections.deque()
         self.waiters: collections.deque[NextWaiter] = collections.deque()
 
     def has_room(self) -> bool:
-        return len(self.in_flight) + len(self.queue) < self.config.max_concurrency
+        return len(self.in_flight) + len(self.stuck) + len(self.queue) < self.config.max_concurrency
+
+    def release_stuck_slots(self) -> None:
+        """A ``/next`` waiting beyond the busy slots comes from a worker that gave up (or finished) a stuck handler,
+        or replaced one that crashed: that many stuck slots are free again (called on each ``/next`` and timeout)."""
+        waiting = sum(1 for waiter in self.waiters if not waiter.gone and not waiter.future.done())
+        while self.stuck and waiting + len(self.in_flight) + len(self.stuck) > self.config.max_concurrency:
+            logger.info("slot of timed-out invocation %s free again", self.stuck.popleft())
 
     def dispatch(self) -> None:
         if self.stopping:
@@ -108,6 +127,14 @@ class LmiPool(Pool):
         self.ledger.platform_line(inv, f"{utc_stamp(now)} {inv.request_id} {message}")
         answer = Answer.function_failure("Sandbox.Timedout", f"RequestId: {inv.request_id} Error: {message}")
         self.ledger.finish(inv, now, "timeout", env, answer=answer)
+        self.stuck.append(inv.request_id)
+        logger.warning(
+            "%s timed out; its slot stays busy until its handler returns or the runtime is replaced (%d of %d stuck)",
+            inv.request_id,
+            len(self.stuck),
+            self.config.max_concurrency,
+        )
+        self.release_stuck_slots()
         self.dispatch()
 
     def release_waiters(self) -> None:

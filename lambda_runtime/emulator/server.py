@@ -22,6 +22,7 @@ from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.extensions_api import ExtensionsApi
 from lambda_runtime.emulator.invoke_api import InvokeApi
 from lambda_runtime.emulator.ledger import Ledger
+from lambda_runtime.emulator.listener import Listener
 from lambda_runtime.emulator.lmi_api import LmiRuntimeApi
 from lambda_runtime.emulator.lmi_pool import LmiPool
 from lambda_runtime.emulator.pool import Pool
@@ -29,7 +30,8 @@ from lambda_runtime.emulator.runtime_api import RuntimeApi
 from lambda_runtime.emulator.store import JsonLinesFile, Store
 from lambda_runtime.emulator.stream_api import StreamApi
 from lambda_runtime.emulator.timeline import PAGE, Timeline
-from lambda_runtime.emulator.trailers import serve_tapped
+from lambda_runtime.emulator.trailers import tapped_handlers
+from lambda_runtime.emulator.watchdog import Watchdog
 
 logger = logging.getLogger("lambda_runtime.emulator")
 
@@ -58,11 +60,14 @@ class EmulatorServer:
         self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
         self.stream_api = StreamApi(self.invoke_api)
         self.timeline = Timeline(config, self.store, self.ledger)  # the page at /_emulator/
+        self.watchdog = Watchdog()
+        for env in self.pool.envs:
+            env.watchdog = self.watchdog
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
         self.default_faults: Mapping[str, Any] | None = None
         self._env_by_port: dict[int, Environment] = {}
-        self._runtime_sockets: list[socket.socket] = []
-        self._runtime_servers: list[asyncio.AbstractServer] = []
+        self._sockets: list[socket.socket] = []
+        self._listeners: list[Listener] = []
         self._runner: web.AppRunner | None = None
         self._stopping = False
         self._stopped: asyncio.Event | None = None
@@ -99,18 +104,25 @@ class EmulatorServer:
         self.invoke_api.add_routes(app)
         self.stream_api.add_routes(app)
         self.timeline.add_routes(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+        # aiohttp's keep-alive timer runs from the connection's start and from the end of each answer, and closes
+        # the connection if no whole request head came by then: the header timeout of a slow or silent caller.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=2.0, keepalive_timeout=self.config.client_timeout
+        )
         await self._runner.setup()
         try:
             self.report.open()
             self.async_invoker.open()
-            await web.TCPSite(self._runner, self.config.host, self.config.port).start()
+            sock = self._listen(self.config.port)
         except BaseException:
             await self._runner.cleanup()
             self.report.close()
+            self.watchdog.close()
             await self.async_invoker.stop()
             raise
-        self.port = int(self._runner.addresses[0][1])
+        assert self._runner.server is not None
+        self._listeners.append(Listener(sock, self._runner.server))
+        self.port = int(sock.getsockname()[1])
         self.env.runtime_api = self._open_runtime_port(self.env)
         logger.info(
             "emulator listening on %s: function %s, handler %s, timeout %s s, memory %d MB, concurrency %d",
@@ -127,22 +139,21 @@ class EmulatorServer:
 
     def _open_runtime_port(self, env: Environment) -> str:
         """The Runtime API address of ``env``: a port of its own."""
-        assert self._runner is not None
-        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
-        # Bound and listening before the runtime starts: it may connect before the site is serving.
-        sock = socket.create_server((self.config.host, 0), family=family)
-        sock.setblocking(False)
-        self._runtime_sockets.append(sock)
+        assert self._runner is not None and self._runner.server is not None
+        # Bound and listening before the runtime starts: it may connect before the listener is serving.
+        sock = self._listen(0)
         port = int(sock.getsockname()[1])
         self._env_by_port[port] = env
         # Tapped connections: aiohttp drops the trailers of a streamed /response (see trailers.py).
-        self.pool.spawn(self._serve_runtime(sock))
+        self._listeners.append(Listener(sock, tapped_handlers(self._runner.server)))
         logger.debug("env %d: Runtime API on port %d", env.index, port)
         return f"{self._connect_host}:{port}"
 
-    async def _serve_runtime(self, sock: socket.socket) -> None:
-        assert self._runner is not None and self._runner.server is not None
-        self._runtime_servers.append(await serve_tapped(self._runner.server, sock))
+    def _listen(self, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.create_server((self.config.host, port), family=family)
+        self._sockets.append(sock)
+        return sock
 
     def _env_for(self, request: web.BaseRequest) -> Environment | None:
         """The environment a Runtime API request comes from, by the port it came in on (None: no environment's)."""
@@ -160,15 +171,16 @@ class EmulatorServer:
         try:
             await self.async_invoker.stop()
             await self.pool.stop()
-            for server in self._runtime_servers:
-                server.close()
+            for listener in self._listeners:
+                listener.close()
             if self._runner is not None:
                 await self._runner.cleanup()
         finally:
-            for sock in self._runtime_sockets:
+            for sock in self._sockets:
                 with contextlib.suppress(OSError):
                     sock.close()
             self.report.close()
+            self.watchdog.close()
             logger.info("emulator stopped")
             if self._stopped is not None:
                 self._stopped.set()

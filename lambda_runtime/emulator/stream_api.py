@@ -17,6 +17,7 @@ import time
 
 from aiohttp import web
 
+from lambda_runtime.emulator.client_io import SlowCaller, read_body, request_timeout
 from lambda_runtime.emulator.eventstream import invoke_complete, payload_chunk
 from lambda_runtime.emulator.function_url import HTTP_INTEGRATION_TYPE, buffered_reply, read_prelude, url_event
 from lambda_runtime.emulator.invocation import Invocation
@@ -49,7 +50,11 @@ class StreamApi:
         refused = api.refuse_before_reading(request, invocation_type)
         if refused is not None:
             return refused
-        found = api.read_invocation(request, invocation_type, await request.read(), received_at)
+        try:
+            payload = await read_body(request, api.config.client_timeout)
+        except SlowCaller:
+            return await request_timeout(request)
+        found = api.read_invocation(request, invocation_type, payload, received_at)
         if isinstance(found, web.Response):
             return found
         inv = found
@@ -96,8 +101,11 @@ class StreamApi:
         return response
 
     async def function_url(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
         api = self.invoke_api
+        try:
+            body = await read_body(request, api.config.client_timeout)
+        except SlowCaller:
+            return await request_timeout(request)
         if len(body) > 6 * 1024 * 1024:
             return web.json_response({"Message": "Request Entity Too Large"}, status=413)
         inv = Invocation(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -105,10 +106,10 @@ class TappedRequestHandler(RequestHandler):
         super().data_received(data)
 
 
-async def serve_tapped(server: web.Server, sock: Any) -> asyncio.AbstractServer:
-    """Serve ``server``'s application on ``sock`` with tapped connections (the Runtime API ports)."""
+def tapped_handlers(server: web.Server) -> Callable[[], TappedRequestHandler]:
+    """A protocol factory serving ``server``'s application with tapped connections (the Runtime API ports)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: TappedRequestHandler(server, loop=loop, access_log=None), sock=sock)
+    return lambda: TappedRequestHandler(server, loop=loop, access_log=None)
 
 
 def take_trailers(request: web.BaseRequest) -> dict[str, str]:

@@ -92,10 +92,16 @@ class CliServer:
     by a thread, so that the emulator never blocks on a full pipe."""
 
     def __init__(
-        self, *args: str, cwd: Path = FUNCTIONS, stdout: Any = None, env: dict[str, str] | None = None
+        self,
+        *args: str,
+        cwd: Path = FUNCTIONS,
+        stdout: Any = None,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], Any] | None = None,
     ) -> None:
         """`stdout`: where the CLI shows the runtime's output: a file path (created), an open file or descriptor
-        (a terminal's, say), or None to drop it; `env`: variables over this process's environment."""
+        (a terminal's, say), or None to drop it; `env`: variables over this process's environment; `preexec_fn`: run in
+        the child before the CLI starts (a lower descriptor limit, say)."""
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
         with contextlib.ExitStack() as stack:
             out = stack.enter_context(open(stdout, "wb")) if isinstance(stdout, Path) else stdout
@@ -106,6 +112,7 @@ class CliServer:
                 stderr=subprocess.PIPE,
                 text=True,
                 env={**os.environ, **(env or {})},
+                preexec_fn=preexec_fn,
             )
         self._lines: list[str] = []
         self._changed = threading.Condition()

@@ -30,6 +30,7 @@ def variables_read() -> set[str]:
     names |= set(re.findall(r'"(LOG_LEVEL|AWS_LAMBDA_LOG_LEVEL)"', config))
     cli = (ROOT / "lambda_runtime" / "emulator" / "cli.py").read_text()
     names |= set(re.findall(r'environ\.get\("([A-Z_][A-Z0-9_]*)"', cli))
+    names |= set(re.findall(r'_variable = "([A-Z_][A-Z0-9_]*)"', cli))  # read through a name that says which
     names |= set(re.findall(r"\$\{?(LAMBDA_RUNTIME_[A-Z_]+)", (ROOT / "bootstrap").read_text()))
     return names
 

@@ -95,9 +95,10 @@ def test_a_job_s_own_timeout_passes_when_the_test_advances_the_clock(lambda_func
 def test_a_job_that_never_ends_fails_the_test_by_name_and_is_cut_off(lambda_function, tmp_path):
     release = tmp_path / "release"
     function = lambda_function(testkit_app.handler)
+    run = function.start({"ignore": str(release)})
     with pytest.raises(StillRunning, match="ignore_the_deadline"):
-        function.invoke({"ignore": str(release)}, wait=0.5)
-    (job,) = function.runner.current.jobs
+        run.wait(0.5)
+    (job,) = run.jobs
     assert job.cancelled  # the deadline was simulated, so the runtime cancelled it
     release.touch()
     assert function.invoke({"record": ["next"]}).outcomes == {"record": "ok"}

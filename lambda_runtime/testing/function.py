@@ -18,7 +18,9 @@ from requests.structures import CaseInsensitiveDict
 
 from lambda_runtime.config import Settings
 from lambda_runtime.context import Invocation
+from lambda_runtime.exits import Exit, overrun
 from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.lifecycle.startup import shutdown_budget_s
 from lambda_runtime.logs import set_levels
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.testing.clock import SimulatedClock
@@ -129,8 +131,10 @@ class LocalFunction:
 
     def _new_runner(self) -> JobRunner:
         runner = JobRunner.from_settings(self.settings, self.logbook.frames_fd, self.clock)
-        # The overrun policy's exit: with one invocation at a time the runtime replaces its process (exits.py).
-        runner.escalate = lambda reason: replace_process()
+        # The runtime's own exit, as main builds it for one invocation at a time: the overrun policy restarts in
+        # place, which here ends the invocation's phase (`restarted`) and the next event gets a fresh runner.
+        leave = Exit(runner, shutdown_budget_s(self.settings), replace_process)
+        runner.escalate = lambda reason: leave.perform(overrun(reason))
         return runner
 
     def _replaced(self) -> None:

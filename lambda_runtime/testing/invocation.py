@@ -16,6 +16,7 @@ from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.testing.clock import SimulatedClock
 from lambda_runtime.testing.logbook import LogBook
+from lambda_runtime.threads import start_thread
 
 if TYPE_CHECKING:
     import logging
@@ -224,8 +225,7 @@ class LocalInvocation:
                 self._still_running = [job.name for job in self.jobs if not job.finished]
                 self._answered.set()
 
-        self._thread = threading.Thread(target=run, name=f"invocation-{self.request_id}", daemon=True)
-        self._thread.start()
+        self._thread = start_thread(run, name=f"invocation-{self.request_id}")
 
     def wait_answered(self, timeout: float) -> None:
         if not self._answered.wait(timeout):

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 
 from lambda_runtime.logs import QuietHandler, RequestIdFilter, TextFormatter
+from lambda_runtime.threads import start_thread
 
 _HEADER = 16  # a telemetry frame: type (4 bytes), length (4), timestamp (8), then the message (telemetry_log.py)
 
@@ -60,8 +61,7 @@ class LogBook(QuietHandler):
     def read_frames(self) -> None:
         """Open the descriptor worker processes log to, and file each frame under the request id it names."""
         self._read_fd, self.frames_fd = os.pipe()
-        self._reader = threading.Thread(target=self._read, name="worker-log-reader", daemon=True)
-        self._reader.start()
+        self._reader = start_thread(self._read, name="worker-log-reader")
 
     def settle(self, timeout: float = 10.0) -> None:
         """Return once every frame written so far is filed: a worker writes its job's records before it answers."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import decimal
 import json
 import os
+import re
 import traceback
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -26,13 +27,68 @@ def decode_event(body: bytes, content_type: str | None) -> Any:
 
 
 def encode_result(result: Any) -> tuple[bytes, str]:
-    """The result as (body, content type): bytes go raw, everything else as strict JSON."""
+    """The result as (body, content type): bytes go raw, everything else as strict JSON.
+
+    Nested values are read as awslambdaric's encoder (simplejson, `namedtuple_as_object`, `encoding="utf-8"`) reads
+    them: an object with `_asdict()` (a namedtuple) is a JSON object, `bytes` are UTF-8 text, keys too.
+    """
     if isinstance(result, (bytes, bytearray, memoryview)):
         return bytes(result), "application/unknown"
     try:
-        return _dumps(result).encode(), "application/json"
+        return _utf8(_dumps(as_official_client_reads(result))), "application/json"
     except (TypeError, ValueError, RecursionError) as error:
         raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), decimal.Decimal})
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def as_official_client_reads(value: Any) -> Any:
+    """`value` with namedtuples as dicts and bytes as text; the same object (no copy) where nothing changes.
+
+    The cost stays near the C encoder's: a container whose members are all plain scalars is checked by one C-level
+    pass over their types, and only containers holding something else are walked in Python.
+    """
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8")  # strict, as simplejson: undecodable bytes are a MarshalError
+    if isinstance(value, (str, int, float)):  # subclasses: the encoder writes their value
+        return value
+    as_dict = getattr(value, "_asdict", None)
+    if callable(as_dict):  # simplejson checks this before list, tuple and dict
+        converted = as_dict()
+        if not isinstance(converted, dict):
+            raise TypeError(f"_asdict() must return a dict, not {type(converted).__name__}")
+        return as_official_client_reads(converted)
+    if isinstance(value, dict):
+        if set(map(type, value)).issubset(_PLAIN) and set(map(type, value.values())).issubset(_PLAIN):
+            return value
+        pairs = [(_key(k), as_official_client_reads(v)) for k, v in value.items()]
+        if all(k is old_k and v is old_v for (k, v), (old_k, old_v) in zip(pairs, value.items(), strict=True)):
+            return value
+        return dict(pairs)
+    if isinstance(value, (list, tuple)):
+        if set(map(type, value)).issubset(_PLAIN):
+            return value
+        items = [as_official_client_reads(item) for item in value]
+        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+    return value  # the encoder's `default` decides: Decimal, or a TypeError naming the type
+
+
+def _key(key: Any) -> Any:
+    return key.decode("utf-8") if isinstance(key, bytes) else key
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") cannot be UTF-8. awslambdaric (ensure_ascii on Python 3.11) writes it as a
+        # \u escape, which JSON allows; surrogates only ever occur inside JSON strings, so escaping them in place
+        # is exact.
+        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
 
 
 class ErrorReport(NamedTuple):

@@ -39,7 +39,8 @@ class LambdaJsonFormatter(JsonFormatter):
         # The error fields replace python-json-logger's preformatted `exc_info` string.
         message_dict.pop("exc_info", None)
         log_data["timestamp"] = _timestamp(record.created)
-        log_data["level"] = record.levelname
+        # awslambdaric names a custom level (25) after the standard level below it (INFO), as its frame type does.
+        log_data["level"] = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
         if isinstance(record.msg, dict) and not record.args:
             # awslambdaric keeps a dict message as the value of "message"; python-json-logger would merge it.
             super().add_fields(log_data, record, {})

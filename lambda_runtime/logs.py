@@ -8,7 +8,9 @@ descriptor when Lambda provides one (telemetry_log.py), otherwise one line.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -60,6 +62,25 @@ def log_failure(fields: Mapping[str, Any]) -> None:
     _logger.handle(record)  # handle(), not error(): the logger's level does not apply, only the handlers'
 
 
+def unbuffered_output() -> None:
+    """Make sys.stdout and sys.stderr write through to their descriptors, as `python -u` does.
+
+    awslambdaric flushes after every write (its `Unbuffered` wrapper in bootstrap.py). A line buffer would hold text
+    written without a newline (`print(..., end="")`) until a later invocation, after records written after it, and
+    lose it if the process is killed.
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            fd = stream.fileno()
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # no real descriptor behind it (embedded, tests)
+            continue
+        raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - it lives as long as the process
+        wrapper = io.TextIOWrapper(raw, stream.encoding, stream.errors, line_buffering=True, write_through=True)
+        setattr(sys, name, wrapper)
+
+
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 
 
@@ -87,7 +108,9 @@ class TextFormatter(logging.Formatter):
 
 def failure_text(fields: Mapping[str, Any]) -> str:
     """awslambdaric's Text error record: `[ERROR] Type: message`, then the traceback, indented with NO-BREAK SPACEs."""
-    lines = [f"[ERROR] {fields['errorType']}: {fields['errorMessage']}", "Traceback (most recent call last):"]
+    # awslambdaric's log_error: no colon when the message is empty ("[ERROR] ValueError").
+    heading = ": ".join(part for part in (fields["errorType"], fields["errorMessage"]) if part)
+    lines = [f"[ERROR] {heading}".rstrip(), "Traceback (most recent call last):"]
     for element in fields["stackTrace"]:
         for line in element.splitlines() or [""]:
             stripped = line.lstrip(" ")

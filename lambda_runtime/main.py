@@ -19,7 +19,7 @@ from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks, shut_down
 from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
-from lambda_runtime.logs import configure_logging, log_failure
+from lambda_runtime.logs import configure_logging, log_failure, unbuffered_output
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
 
@@ -38,10 +38,8 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
 
         return option(argv)
     environ = PythonLevelEnviron() if environ is None else environ
-    # Lambda collects stdout through a pipe; line buffering makes every print() reach the log before a freeze.
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(line_buffering=True)
+    # Lambda collects stdout through a pipe: every write must reach it before a freeze or a kill.
+    unbuffered_output()
     try:
         settings = Settings.from_environ(environ, handler=argv[0] if argv else None)
     except ConfigError as error:

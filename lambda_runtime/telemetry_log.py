@@ -52,8 +52,19 @@ class FramedHandler(QuietHandler):
             else:
                 text += "\n"  # awslambdaric's formats end each record with a newline
                 type_ = frame_type(record.levelno if self.per_level else logging.NOTSET, self.json_format)
-            data = frame(text.encode("utf-8", "backslashreplace"), type_, time.time_ns() // 1000)
-            while data:
-                data = data[os.write(self.fd, data) :]
+            self._write(text, type_)
         except Exception:
             self.handleError(record)
+
+    def write_raw(self, text: str) -> None:
+        """`context.log(text)`: one frame of type "Text, level unknown", the text as is (awslambdaric's default)."""
+        self._write(text, frame_type(logging.NOTSET, json_format=False))
+
+    def _write(self, text: str, type_: int) -> None:
+        data = frame(text.encode("utf-8", "backslashreplace"), type_, time.time_ns() // 1000)
+        self.acquire()  # frames from several threads must not interleave (re-entrant: emit() already holds it)
+        try:
+            while data:
+                data = data[os.write(self.fd, data) :]
+        finally:
+            self.release()

@@ -43,6 +43,11 @@ class Invocation(NamedTuple):
         except UnicodeError:
             return value
 
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant of a multi-tenant function; None when the header is absent or empty, as awslambdaric has it."""
+        return self.header("Lambda-Runtime-Aws-Tenant-Id") or None
+
 
 class CognitoIdentity(NamedTuple):
     cognito_identity_id: str | None = None
@@ -69,7 +74,7 @@ class LambdaContext:
     def __init__(self, invocation: Invocation, settings: Settings, jobs: JobRunner) -> None:
         self.aws_request_id = invocation.request_id
         self.invoked_function_arn = invocation.header("Lambda-Runtime-Invoked-Function-Arn") or ""
-        self.tenant_id = invocation.header("Lambda-Runtime-Aws-Tenant-Id")
+        self.tenant_id = invocation.tenant_id
         self.function_name = settings.function_name
         self.function_version = settings.function_version
         # A string, as awslambdaric passes AWS_LAMBDA_FUNCTION_MEMORY_SIZE on (lambda_context.py): handlers and

@@ -16,6 +16,19 @@ from pythonjsonlogger.json import JsonFormatter
 
 from lambda_runtime.errors import describe
 
+_FIELD_ORDER = (
+    "timestamp",
+    "level",
+    "message",
+    "logger",
+    "stackTrace",
+    "errorType",
+    "errorMessage",
+    "requestId",
+    "location",
+    "tenantId",
+)
+
 
 def _timestamp(created: float) -> str:
     moment = datetime.fromtimestamp(created, tz=timezone.utc)
@@ -59,3 +72,8 @@ class LambdaJsonFormatter(JsonFormatter):
             log_data["errorMessage"] = describe(error)
             log_data["stackTrace"] = traceback.format_tb(record.exc_info[2])
             log_data["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        # awslambdaric's field order, `extra` fields last: the same records read the same in CloudWatch.
+        extra = {key: log_data.pop(key) for key in list(log_data) if key not in _FIELD_ORDER}
+        fields = {key: log_data.pop(key) for key in _FIELD_ORDER if key in log_data}
+        log_data.update(fields)
+        log_data.update(extra)

@@ -46,12 +46,14 @@ class FramedHandler(QuietHandler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = self.format(record)
-            failure = getattr(record, "lambda_error", None) is not None
-            if failure:  # awslambdaric's log_error: an error frame whatever the level setting, no trailing newline
+            if getattr(record, "lambda_error", None) is not None:
+                # awslambdaric's log_error: an error frame whatever the level setting, no trailing newline
                 type_ = frame_type(logging.ERROR, self.json_format)
             else:
-                text += "\n"  # awslambdaric's formats end each record with a newline
                 type_ = frame_type(record.levelno if self.per_level else logging.NOTSET, self.json_format)
+                if self.json_format or not (record.exc_text or record.stack_info):
+                    # awslambdaric's formats end a record with a newline; in Text, logging puts a traceback after it
+                    text += "\n"
             self._write(text, type_)
         except Exception:
             self.handleError(record)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import math
 import os
 import re
 import traceback
@@ -41,6 +42,7 @@ def encode_result(result: Any) -> tuple[bytes, str]:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), decimal.Decimal})
+_PLAIN_KEYS = _PLAIN - {float}  # a float key may be NaN or infinite: see _key()
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -63,7 +65,7 @@ def as_official_client_reads(value: Any) -> Any:
             raise TypeError(f"_asdict() must return a dict, not {type(converted).__name__}")
         return as_official_client_reads(converted)
     if isinstance(value, dict):
-        if set(map(type, value)).issubset(_PLAIN) and set(map(type, value.values())).issubset(_PLAIN):
+        if set(map(type, value)).issubset(_PLAIN_KEYS) and set(map(type, value.values())).issubset(_PLAIN):
             return value
         pairs = [(_key(k), as_official_client_reads(v)) for k, v in value.items()]
         if all(k is old_k and v is old_v for (k, v), (old_k, old_v) in zip(pairs, value.items(), strict=True)):
@@ -78,7 +80,12 @@ def as_official_client_reads(value: Any) -> Any:
 
 
 def _key(key: Any) -> Any:
-    return key.decode("utf-8") if isinstance(key, bytes) else key
+    if isinstance(key, bytes):
+        return key.decode("utf-8")
+    if isinstance(key, float) and not math.isfinite(key):
+        # A key is a string whatever its type: simplejson writes "NaN", "Infinity" and "-Infinity", valid JSON.
+        return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
+    return key
 
 
 def _utf8(text: str) -> bytes:

@@ -27,7 +27,7 @@ SAME, BETTER, NEUTRAL, WORSE = "same", "ours better", "neutral", "ours worse"
 @dataclass(frozen=True)
 class Event:
     body: bytes
-    headers: dict[str, str]  # header values as the bytes on the wire, written as Latin-1 text
+    headers: dict[str, str | None]  # values as the bytes on the wire, written as Latin-1 text; None: absent
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,9 @@ class Run:
     frames: bytes  # what was written on the telemetry descriptor, if one was given
 
 
-def event(body: bytes | str | object, request_id: str, **headers: str) -> Event:
+def event(body: object, request_id: str, **headers: str | None) -> Event:
     if not isinstance(body, bytes):
-        body = (body if isinstance(body, str) else json.dumps(body)).encode()
+        body = json.dumps(body).encode()
     base = {
         "Lambda-Runtime-Aws-Request-Id": request_id,
         "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 600_000),
@@ -69,37 +69,67 @@ def utf8_header(text: str) -> str:
 
 
 def run(
-    runtime: str, handler: str, events: list[Event], env: dict[str, str] | None = None, *, telemetry: Path | None = None
+    runtime: str,
+    handler: str,
+    events: list[Event],
+    env: dict[str, str] | None = None,
+    *,
+    telemetry: Path | None = None,
 ) -> Run:
-    """Serve `events` one after the other to one process of `runtime`; what it posted, printed and framed."""
+    """Serve `events` one after the other to `runtime`; what it posted, printed and framed.
+
+    A process that exits without posting (awslambdaric aborts on some headers) gets the outcome "exit" for the
+    event it was serving, and a fresh process serves the rest, as Lambda would start one.
+    """
     hold = threading.Event()
+    outcomes: dict[str, Outcome] = {}
+    output = b""
     with ScriptedRuntimeApi() as api:
         for item in events:
-            api.add("GET", "/next", Reply(200, item.body, {k: v for k, v in item.headers.items() if v is not None}))
+            headers = {k: v for k, v in item.headers.items() if v is not None}
+            api.add("GET", "/next", Reply(200, item.body, headers))
         api.defaults["GET"] = Reply(200, b"{}", {}, hold=hold)  # no further event: the runtime waits
-        full_env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": api.address, "LAMBDA_TASK_ROOT": str(FUNCTIONS)}
-        full_env.update(env or {})
-        command = [*RUNTIMES[runtime], handler]
-        if telemetry is not None:
-            full_env["_LAMBDA_TELEMETRY_LOG_FD"] = "3"
-            command = ["/bin/sh", "-c", f'exec "$@" 3>"{telemetry}"', "sh", *command]
-        process = subprocess.Popen(
-            command, env=full_env, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
         try:
-            seen = api.wait_for(lambda seen: sum(s.method == "POST" for s in seen) >= len(events), timeout=120)
+            while len(outcomes) < len(events):
+                process = _start(runtime, handler, api.address, env or {}, telemetry)
+                try:
+                    seen = _wait(api, process, len(events))
+                finally:
+                    process.kill()  # nothing is flushed at exit: what is not in the pipe by now is lost
+                    output += process.communicate()[0]
+                for post in (s for s in seen if s.method == "POST"):
+                    outcomes[post.path.split("/")[-2]] = _outcome(post)
+                served = min(sum(s.method == "GET" for s in seen), len(events))
+                for item in events[:served]:
+                    outcomes.setdefault(item.headers["Lambda-Runtime-Aws-Request-Id"], Outcome("exit", b"", ""))
         finally:
-            process.kill()  # nothing is flushed at exit: what is not in the pipe by now is lost
-            output, _ = process.communicate()
             hold.set()
-    posts = [s for s in seen if s.method == "POST"]
     frames = telemetry.read_bytes() if telemetry is not None and telemetry.exists() else b""
-    return Run([_outcome(post) for post in _in_order(posts, events)], output, frames)
+    return Run([outcomes[item.headers["Lambda-Runtime-Aws-Request-Id"]] for item in events], output, frames)
 
 
-def _in_order(posts: list[Seen], events: list[Event]) -> list[Seen]:
-    by_id = {post.path.split("/")[-2]: post for post in posts}
-    return [by_id[item.headers["Lambda-Runtime-Aws-Request-Id"]] for item in events]
+def _start(
+    runtime: str, handler: str, address: str, env: dict[str, str], telemetry: Path | None
+) -> subprocess.Popen[bytes]:
+    full_env = {"PATH": "/usr/bin:/bin", "AWS_LAMBDA_RUNTIME_API": address, "LAMBDA_TASK_ROOT": str(FUNCTIONS), **env}
+    command = [*RUNTIMES[runtime], handler]
+    if telemetry is not None:
+        full_env["_LAMBDA_TELEMETRY_LOG_FD"] = "3"
+        command = ["/bin/sh", "-c", f'exec "$@" 3>>"{telemetry}"', "sh", *command]
+    return subprocess.Popen(command, env=full_env, cwd=FUNCTIONS, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _wait(api: ScriptedRuntimeApi, process: subprocess.Popen[bytes], count: int) -> list[Seen]:
+    """Until `count` posts arrived, or the process is gone."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        exited = process.poll() is not None
+        try:
+            return api.wait_for(lambda seen: sum(s.method == "POST" for s in seen) >= count, timeout=0.2)
+        except TimeoutError:
+            if exited:
+                return list(api.seen)
+    raise TimeoutError(f"{count} posts not seen in 120 s")
 
 
 def _outcome(post: Seen) -> Outcome:
@@ -123,10 +153,12 @@ def judge_result(mine: Outcome, theirs: Outcome) -> str:
     """same / ours better / neutral / ours worse, for the outcome of one invocation on each side."""
     if mine == theirs:
         return SAME
+    if "exit" in (mine.posted, theirs.posted):  # a process that dies loses the event, and the ones queued behind it
+        return WORSE if mine.posted == "exit" else BETTER
     if mine.posted == theirs.posted == "error":
         return SAME if mine.error_type == theirs.error_type else NEUTRAL
-    if mine.posted == "error":  # theirs answered: worse, unless what they answered is not JSON
-        return BETTER if theirs.content_type == "application/json" and not strict_json(theirs.body)[0] else WORSE
+    if mine.posted == "error":  # theirs answered (even with NaN, which is not JSON: see refuses_non_finite)
+        return WORSE
     if theirs.posted == "error":
         return BETTER
     if mine.content_type != theirs.content_type:
@@ -139,6 +171,16 @@ def judge_result(mine: Outcome, theirs: Outcome) -> str:
     if not their_ok:
         return BETTER
     return NEUTRAL if my_value == their_value else WORSE  # same value, other spelling (\u escapes)
+
+
+def refuses_non_finite(mine: Outcome, theirs: Outcome) -> bool:
+    """Ours refused a result that awslambdaric wrote with NaN or Infinity, which JSON does not have (deliberate)."""
+    return (
+        mine.error_type == "Runtime.MarshalError"
+        and theirs.posted == "response"
+        and theirs.content_type == "application/json"
+        and not strict_json(theirs.body)[0]
+    )
 
 
 TIMESTAMP = re.compile(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{3})?(?:Z|\+0000)")

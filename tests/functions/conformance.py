@@ -8,6 +8,7 @@ import collections
 import decimal
 import enum
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -61,6 +62,7 @@ KINDS = {
     "bytes": lambda v: v.encode("utf-8"),
     "hex": bytes.fromhex,
     "bytearray": lambda v: bytearray(v.encode("utf-8")),
+    "memoryview": lambda v: memoryview(v.encode("utf-8")),
     "chr": chr,  # a code point, lone surrogates included
     "text": Text,
     "number": lambda v: Number(int(v)),
@@ -117,6 +119,7 @@ def context_info(event, context):
             else {"app_title": client.app_title, "installation_id": client.installation_id},
         },
         "w3c": context.w3c() if hasattr(context, "w3c") else "missing",
+        "trace_id": os.environ.get("_X_AMZN_TRACE_ID"),
     }
 
 

@@ -52,8 +52,13 @@ def as_official_client_reads(value: Any) -> Any:
     The cost stays near the C encoder's: a container whose members are all plain scalars is checked by one C-level
     pass over their types, and only containers holding something else are walked in Python.
     """
-    if type(value) in _PLAIN:
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is dict:  # exact dicts and lists first: they cannot have `_asdict`
+        return _dict(value)
+    if kind is list:
+        return _sequence(value)
     if isinstance(value, bytes):
         return value.decode("utf-8")  # strict, as simplejson: undecodable bytes are a MarshalError
     if isinstance(value, (str, int, float)):  # subclasses: the encoder writes their value
@@ -63,20 +68,45 @@ def as_official_client_reads(value: Any) -> Any:
         converted = as_dict()
         if not isinstance(converted, dict):
             raise TypeError(f"_asdict() must return a dict, not {type(converted).__name__}")
-        return as_official_client_reads(converted)
+        return _dict(converted)
     if isinstance(value, dict):
-        if set(map(type, value)).issubset(_PLAIN_KEYS) and set(map(type, value.values())).issubset(_PLAIN):
-            return value
-        pairs = [(_key(k), as_official_client_reads(v)) for k, v in value.items()]
-        if all(k is old_k and v is old_v for (k, v), (old_k, old_v) in zip(pairs, value.items(), strict=True)):
-            return value
-        return dict(pairs)
+        return _dict(value)
     if isinstance(value, (list, tuple)):
-        if set(map(type, value)).issubset(_PLAIN):
-            return value
-        items = [as_official_client_reads(item) for item in value]
-        return value if all(new is old for new, old in zip(items, value, strict=True)) else items
+        return _sequence(value)
     return value  # the encoder's `default` decides: Decimal, or a TypeError naming the type
+
+
+def _dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    if not set(map(type, value)).issubset(_PLAIN_KEYS):  # rare: bytes or float keys
+        return {_key(k): as_official_client_reads(v) for k, v in value.items()}
+    if set(map(type, value.values())).issubset(_PLAIN):
+        return value
+    changed = {}
+    for k, v in value.items():
+        if type(v) not in _PLAIN and (new := _convert(v)) is not v:
+            changed[k] = new
+    return {k: changed.get(k, v) for k, v in value.items()} if changed else value
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
+    if set(map(type, value)).issubset(_PLAIN):
+        return value
+    items = None
+    for index, item in enumerate(value):
+        if type(item) not in _PLAIN and (new := _convert(item)) is not item:
+            items = items if items is not None else list(value)
+            items[index] = new
+    return value if items is None else items
+
+
+def _convert(value: Any) -> Any:
+    # The common members first, without the general checks: most results are dicts of lists of dicts.
+    kind = type(value)
+    if kind is dict:
+        return _dict(value)
+    if kind is list:
+        return _sequence(value)
+    return as_official_client_reads(value)
 
 
 def _key(key: Any) -> Any:

@@ -295,3 +295,14 @@ def test_log_paths(tmp_path, config, framed):
             verdict = BETTER
         assert verdict in (SAME, NEUTRAL, BETTER), f"{case}: ours {seen_logs(ours)!r}\ntheirs {seen_logs(official)!r}"
         TALLY.add(verdict, case, deliberate=verdict == BETTER)
+
+
+def test_bytes_like_results_are_posted_raw_deliberately():
+    # Deliberately better: a bytearray or memoryview result is posted raw, as bytes are; awslambdaric cannot encode it.
+    events = [event(kind("bytearray", "raw é"), "req-1"), event(kind("memoryview", "raw"), "req-2")]
+    ours, official = (run(side, "conformance.result", events) for side in ("ours", "official"))
+    assert [(o.body, o.content_type) for o in ours.outcomes] == [
+        ("raw é".encode(), "application/unknown"),
+        (b"raw", "application/unknown"),
+    ]
+    assert [o.error_type for o in official.outcomes] == ["Runtime.MarshalError"] * 2

@@ -62,12 +62,24 @@ def log_failure(fields: Mapping[str, Any]) -> None:
     _logger.handle(record)  # handle(), not error(): the logger's level does not apply, only the handlers'
 
 
-def unbuffered_output() -> None:
-    """Make sys.stdout and sys.stderr write through to their descriptors, as `python -u` does.
+class FlushingWriter(io.TextIOWrapper):
+    """A text stream that flushes after every write, as awslambdaric's `Unbuffered` wrapper (bootstrap.py) does.
 
-    awslambdaric flushes after every write (its `Unbuffered` wrapper in bootstrap.py). A line buffer would hold text
-    written without a newline (`print(..., end="")`) until a later invocation, after records written after it, and
-    lose it if the process is killed.
+    Over a BufferedWriter rather than the raw descriptor: its flush writes everything even when a signal
+    interrupts a write half-way, where a raw write would drop the rest.
+    """
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self.flush()
+        return written
+
+
+def unbuffered_output() -> None:
+    """Make sys.stdout and sys.stderr reach their descriptors at every write.
+
+    A line buffer would hold text written without a newline (`print(..., end="")`) until a later invocation, after
+    records written after it, and lose it if the process is killed.
     """
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
@@ -76,9 +88,8 @@ def unbuffered_output() -> None:
             stream.flush()
         except (AttributeError, OSError, ValueError):  # no real descriptor behind it (embedded, tests)
             continue
-        raw = open(fd, "wb", buffering=0, closefd=False)  # noqa: SIM115 - it lives as long as the process
-        wrapper = io.TextIOWrapper(raw, stream.encoding, stream.errors, line_buffering=True, write_through=True)
-        setattr(sys, name, wrapper)
+        buffer = open(fd, "wb", closefd=False)  # noqa: SIM115 - it lives as long as the process
+        setattr(sys, name, FlushingWriter(buffer, stream.encoding, stream.errors, line_buffering=True))
 
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"

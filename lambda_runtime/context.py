@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -30,7 +31,22 @@ class Invocation(NamedTuple):
     headers: Mapping[str, str]  # case-insensitive, as requests delivers them
 
     def header(self, name: str) -> str | None:
-        return self.headers.get(name)
+        """The header's value, its raw bytes read as UTF-8 (as awslambdaric's native client reads them).
+
+        HTTP clients hand header bytes over as Latin-1 text; a value that is not valid UTF-8 is kept as it came.
+        """
+        value = self.headers.get(name)
+        if value is None or value.isascii():
+            return value
+        try:
+            return value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return value
+
+    @property
+    def tenant_id(self) -> str | None:
+        """The tenant of a multi-tenant function; None when the header is absent or empty, as awslambdaric has it."""
+        return self.header("Lambda-Runtime-Aws-Tenant-Id") or None
 
 
 class CognitoIdentity(NamedTuple):
@@ -58,7 +74,7 @@ class LambdaContext:
     def __init__(self, invocation: Invocation, settings: Settings, jobs: JobRunner) -> None:
         self.aws_request_id = invocation.request_id
         self.invoked_function_arn = invocation.header("Lambda-Runtime-Invoked-Function-Arn") or ""
-        self.tenant_id = invocation.header("Lambda-Runtime-Aws-Tenant-Id")
+        self.tenant_id = invocation.tenant_id
         self.function_name = settings.function_name
         self.function_version = settings.function_version
         # A string, as awslambdaric passes AWS_LAMBDA_FUNCTION_MEMORY_SIZE on (lambda_context.py): handlers and
@@ -68,7 +84,9 @@ class LambdaContext:
         self.log_stream_name = settings.log_stream_name
         self.deadline_ms = parse_deadline(invocation.header("Lambda-Runtime-Deadline-Ms"))
         self.identity = _cognito_identity(invocation.header("Lambda-Runtime-Cognito-Identity"))
-        self.client_context = _client_context(invocation.header("Lambda-Runtime-Client-Context"))
+        client_context = _json_object(invocation.header("Lambda-Runtime-Client-Context"), "Client Context")
+        self._w3c = _pop_w3c(client_context)
+        self.client_context = _client_context(client_context)
         self._jobs = jobs
         self._batch: Batch | None = None
         self._over = False
@@ -113,7 +131,20 @@ class LambdaContext:
             self._over = True
             return self._batch
 
+    def w3c(self) -> dict[str, str]:
+        """The W3C trace context the caller sent (`traceparent`, `tracestate`, `baggage`), as awslambdaric 4.x.
+
+        It travels as `w3c` in the client context and is taken out of it: `client_context` does not show it.
+        """
+        return dict(self._w3c)
+
     def log(self, message: str) -> None:
+        """Write `message` as is: one frame on Lambda's telemetry descriptor when there is one, else to stdout."""
+        for handler in logging.getLogger().handlers:
+            write_raw = getattr(handler, "write_raw", None)
+            if write_raw is not None:  # FramedHandler (telemetry_log.py), as awslambdaric looks for its log sink
+                write_raw(str(message))
+                return
         sys.stdout.write(str(message))
 
     def __repr__(self) -> str:
@@ -134,27 +165,40 @@ def parse_deadline(raw: str | None) -> int:
     return deadline
 
 
-def _json_object(raw: str, what: str) -> dict[str, Any]:
+def _json_object(raw: str | None, what: str) -> dict[str, Any] | None:
+    """The header's JSON object; None when the header is absent, empty or `null` (awslambdaric: no value)."""
+    if not raw:
+        return None
     try:
         value = json.loads(raw)
     except ValueError as error:
         raise InvocationError(_UNMARSHAL, f"Unable to parse {what} JSON: {error}") from None
-    if not isinstance(value, dict):
+    if value is not None and not isinstance(value, dict):
         raise InvocationError(_UNMARSHAL, f"Unable to parse {what} JSON: not an object")
     return value
 
 
 def _cognito_identity(raw: str | None) -> CognitoIdentity:
-    if not raw:
-        return CognitoIdentity()
     value = _json_object(raw, "Cognito Identity")
+    if value is None:
+        return CognitoIdentity()
     return CognitoIdentity(value.get("cognitoIdentityId"), value.get("cognitoIdentityPoolId"))
 
 
-def _client_context(raw: str | None) -> ClientContext | None:
-    if not raw:
+# awslambdaric's lambda_context.py W3C_ALLOWED_FIELDS: other keys, and values that are not strings, are dropped.
+_W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def _pop_w3c(client_context: dict[str, Any] | None) -> dict[str, str]:
+    raw = client_context.pop("w3c", None) if client_context is not None else None
+    if not isinstance(raw, dict):
+        return {}
+    return {key: raw[key] for key in _W3C_FIELDS if isinstance(raw.get(key), str)}
+
+
+def _client_context(value: dict[str, Any] | None) -> ClientContext | None:
+    if value is None:
         return None
-    value = _json_object(raw, "Client Context")
     client = value.get("client")
     fields = Client._fields
     return ClientContext(

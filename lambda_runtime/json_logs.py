@@ -16,6 +16,19 @@ from pythonjsonlogger.json import JsonFormatter
 
 from lambda_runtime.errors import describe
 
+_FIELD_ORDER = (
+    "timestamp",
+    "level",
+    "message",
+    "logger",
+    "stackTrace",
+    "errorType",
+    "errorMessage",
+    "requestId",
+    "location",
+    "tenantId",
+)
+
 
 def _timestamp(created: float) -> str:
     moment = datetime.fromtimestamp(created, tz=timezone.utc)
@@ -39,7 +52,8 @@ class LambdaJsonFormatter(JsonFormatter):
         # The error fields replace python-json-logger's preformatted `exc_info` string.
         message_dict.pop("exc_info", None)
         log_data["timestamp"] = _timestamp(record.created)
-        log_data["level"] = record.levelname
+        # awslambdaric names a custom level (25) after the standard level below it (INFO), as its frame type does.
+        log_data["level"] = logging.getLevelName(min(50, max(0, record.levelno)) // 10 * 10)
         if isinstance(record.msg, dict) and not record.args:
             # awslambdaric keeps a dict message as the value of "message"; python-json-logger would merge it.
             super().add_fields(log_data, record, {})
@@ -58,3 +72,8 @@ class LambdaJsonFormatter(JsonFormatter):
             log_data["errorMessage"] = describe(error)
             log_data["stackTrace"] = traceback.format_tb(record.exc_info[2])
             log_data["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        # awslambdaric's field order, `extra` fields last: the same records read the same in CloudWatch.
+        extra = {key: log_data.pop(key) for key in list(log_data) if key not in _FIELD_ORDER}
+        fields = {key: log_data.pop(key) for key in _FIELD_ORDER if key in log_data}
+        log_data.update(fields)
+        log_data.update(extra)

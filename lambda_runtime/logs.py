@@ -8,13 +8,15 @@ descriptor when Lambda provides one (telemetry_log.py), otherwise one line.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-from lambda_runtime.stdio import OUTPUT_LOCK
+from lambda_runtime.stdio import write_record
 
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
 TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
@@ -62,6 +64,36 @@ def log_failure(fields: Mapping[str, Any]) -> None:
     _logger.handle(record)  # handle(), not error(): the logger's level does not apply, only the handlers'
 
 
+class FlushingWriter(io.TextIOWrapper):
+    """A text stream that flushes after every write, as awslambdaric's `Unbuffered` wrapper (bootstrap.py) does.
+
+    Over a BufferedWriter rather than the raw descriptor: its flush writes everything even when a signal
+    interrupts a write half-way, where a raw write would drop the rest.
+    """
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        self.flush()
+        return written
+
+
+def unbuffered_output() -> None:
+    """Make sys.stdout and sys.stderr reach their descriptors at every write.
+
+    A line buffer would hold text written without a newline (`print(..., end="")`) until a later invocation, after
+    records written after it, and lose it if the process is killed.
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        try:
+            fd = stream.fileno()
+            stream.flush()
+        except (AttributeError, OSError, ValueError):  # no real descriptor behind it (embedded, tests)
+            continue
+        buffer = open(fd, "wb", closefd=False)  # noqa: SIM115 - it lives as long as the process
+        setattr(sys, name, FlushingWriter(buffer, stream.encoding, stream.errors, line_buffering=True))
+
+
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 
 
@@ -89,7 +121,9 @@ class TextFormatter(logging.Formatter):
 
 def failure_text(fields: Mapping[str, Any]) -> str:
     """awslambdaric's Text error record: `[ERROR] Type: message`, then the traceback, indented with NO-BREAK SPACEs."""
-    lines = [f"[ERROR] {fields['errorType']}: {fields['errorMessage']}", "Traceback (most recent call last):"]
+    # awslambdaric's log_error: no colon when the message is empty ("[ERROR] ValueError").
+    heading = ": ".join(part for part in (fields["errorType"], fields["errorMessage"]) if part)
+    lines = [f"[ERROR] {heading}".rstrip(), "Traceback (most recent call last):"]
     for element in fields["stackTrace"]:
         for line in element.splitlines() or [""]:
             stripped = line.lstrip(" ")
@@ -116,9 +150,7 @@ class LineHandler(QuietHandler, logging.StreamHandler):  # type: ignore[type-arg
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = self.format(record).replace("\n", "\r") + "\n"
-            with OUTPUT_LOCK:  # never in the middle of a line the function prints (stdio.py)
-                self.stream.write(line)
-                self.flush()
+            write_record(self.stream, line)  # never in the middle of a line the function prints (stdio.py)
         except Exception:
             self.handleError(record)
 

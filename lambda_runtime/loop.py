@@ -55,7 +55,7 @@ class InvocationLoop:
         """Serve one event: the one given (already fetched), or the next from the Runtime API."""
         invocation = invocation or self.client.next_invocation()
         trace_id = invocation.header("Lambda-Runtime-Trace-Id")
-        set_request_id(invocation.request_id, invocation.header("Lambda-Runtime-Aws-Tenant-Id"), trace_id)
+        set_request_id(invocation.request_id, invocation.tenant_id, trace_id)
         if trace_id:
             self.environ[_TRACE_ID_VARIABLE] = trace_id
         else:

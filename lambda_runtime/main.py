@@ -20,7 +20,7 @@ from lambda_runtime.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.handler import Handler, load_handler
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
-from lambda_runtime.logs import configure_logging, log_failure
+from lambda_runtime.logs import configure_logging, log_failure, unbuffered_output
 from lambda_runtime.loop import InvocationLoop
 from lambda_runtime.payloads import error_report
 from lambda_runtime.stdio import print_whole_lines
@@ -42,7 +42,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         return option(argv)
     environ = PythonLevelEnviron() if environ is None else environ
     open_main_thread_signals()  # a process started by one of our threads (threads.py) inherited them blocked
-    print_whole_lines()  # every print() reaches the log before a freeze, each line in one piece (stdio.py)
+    # Lambda collects stdout through a pipe: every write must reach it before a freeze or a kill, and a log record
+    # written by another thread must never split a line the function prints (stdio.py).
+    unbuffered_output()
+    print_whole_lines()
     try:
         settings = Settings.from_environ(environ, handler=argv[0] if argv else None)
     except ConfigError as error:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import decimal
 import json
+import math
 import os
+import re
 import traceback
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -26,13 +28,104 @@ def decode_event(body: bytes, content_type: str | None) -> Any:
 
 
 def encode_result(result: Any) -> tuple[bytes, str]:
-    """The result as (body, content type): bytes go raw, everything else as strict JSON."""
+    """The result as (body, content type): bytes go raw, everything else as strict JSON.
+
+    Nested values are read as awslambdaric's encoder (simplejson, `namedtuple_as_object`, `encoding="utf-8"`) reads
+    them: an object with `_asdict()` (a namedtuple) is a JSON object, `bytes` are UTF-8 text, keys too.
+    """
     if isinstance(result, (bytes, bytearray, memoryview)):
         return bytes(result), "application/unknown"
     try:
-        return _dumps(result).encode(), "application/json"
+        return _utf8(_dumps(as_official_client_reads(result))), "application/json"
     except (TypeError, ValueError, RecursionError) as error:
         raise InvocationError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None), decimal.Decimal})
+_PLAIN_KEYS = _PLAIN - {float}  # a float key may be NaN or infinite: see _key()
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def as_official_client_reads(value: Any) -> Any:
+    """`value` with namedtuples as dicts and bytes as text; the same object (no copy) where nothing changes.
+
+    The cost stays near the C encoder's: a container whose members are all plain scalars is checked by one C-level
+    pass over their types, and only containers holding something else are walked in Python.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:  # exact dicts and lists first: they cannot have `_asdict`
+        return _dict(value)
+    if kind is list:
+        return _sequence(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8")  # strict, as simplejson: undecodable bytes are a MarshalError
+    if isinstance(value, (str, int, float)):  # subclasses: the encoder writes their value
+        return value
+    as_dict = getattr(value, "_asdict", None)
+    if callable(as_dict):  # simplejson checks this before list, tuple and dict
+        converted = as_dict()
+        if not isinstance(converted, dict):
+            raise TypeError(f"_asdict() must return a dict, not {type(converted).__name__}")
+        return _dict(converted)
+    if isinstance(value, dict):
+        return _dict(value)
+    if isinstance(value, (list, tuple)):
+        return _sequence(value)
+    return value  # the encoder's `default` decides: Decimal, or a TypeError naming the type
+
+
+def _dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    if not set(map(type, value)).issubset(_PLAIN_KEYS):  # rare: bytes or float keys
+        return {_key(k): as_official_client_reads(v) for k, v in value.items()}
+    if set(map(type, value.values())).issubset(_PLAIN):
+        return value
+    changed = {}
+    for k, v in value.items():
+        if type(v) not in _PLAIN and (new := _convert(v)) is not v:
+            changed[k] = new
+    return {k: changed.get(k, v) for k, v in value.items()} if changed else value
+
+
+def _sequence(value: list[Any] | tuple[Any, ...]) -> list[Any] | tuple[Any, ...]:
+    if set(map(type, value)).issubset(_PLAIN):
+        return value
+    items = None
+    for index, item in enumerate(value):
+        if type(item) not in _PLAIN and (new := _convert(item)) is not item:
+            items = items if items is not None else list(value)
+            items[index] = new
+    return value if items is None else items
+
+
+def _convert(value: Any) -> Any:
+    # The common members first, without the general checks: most results are dicts of lists of dicts.
+    kind = type(value)
+    if kind is dict:
+        return _dict(value)
+    if kind is list:
+        return _sequence(value)
+    return as_official_client_reads(value)
+
+
+def _key(key: Any) -> Any:
+    if isinstance(key, bytes):
+        return key.decode("utf-8")
+    if isinstance(key, float) and not math.isfinite(key):
+        # A key is a string whatever its type: simplejson writes "NaN", "Infinity" and "-Infinity", valid JSON.
+        return "NaN" if math.isnan(key) else ("Infinity" if key > 0 else "-Infinity")
+    return key
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800") cannot be UTF-8. awslambdaric (ensure_ascii on Python 3.11) writes it as a
+        # \u escape, which JSON allows; surrogates only ever occur inside JSON strings, so escaping them in place
+        # is exact.
+        return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
 
 
 class ErrorReport(NamedTuple):

@@ -46,14 +46,27 @@ class FramedHandler(QuietHandler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = self.format(record)
-            failure = getattr(record, "lambda_error", None) is not None
-            if failure:  # awslambdaric's log_error: an error frame whatever the level setting, no trailing newline
+            if getattr(record, "lambda_error", None) is not None:
+                # awslambdaric's log_error: an error frame whatever the level setting, no trailing newline
                 type_ = frame_type(logging.ERROR, self.json_format)
             else:
-                text += "\n"  # awslambdaric's formats end each record with a newline
                 type_ = frame_type(record.levelno if self.per_level else logging.NOTSET, self.json_format)
-            data = frame(text.encode("utf-8", "backslashreplace"), type_, time.time_ns() // 1000)
-            while data:
-                data = data[os.write(self.fd, data) :]
+                if self.json_format or not (record.exc_text or record.stack_info):
+                    # awslambdaric's formats end a record with a newline; in Text, logging puts a traceback after it
+                    text += "\n"
+            self._write(text, type_)
         except Exception:
             self.handleError(record)
+
+    def write_raw(self, text: str) -> None:
+        """`context.log(text)`: one frame of type "Text, level unknown", the text as is (awslambdaric's default)."""
+        self._write(text, frame_type(logging.NOTSET, json_format=False))
+
+    def _write(self, text: str, type_: int) -> None:
+        data = frame(text.encode("utf-8", "backslashreplace"), type_, time.time_ns() // 1000)
+        self.acquire()  # frames from several threads must not interleave (re-entrant: emit() already holds it)
+        try:
+            while data:
+                data = data[os.write(self.fd, data) :]
+        finally:
+            self.release()

@@ -31,6 +31,7 @@ class Reply:
     body: bytes = b'{"status":"OK"}'
     headers: dict[str, str] | None = None
     close: bool = False
+    hold: threading.Event | None = None  # the reply waits until this is set (a /next with no event yet)
 
 
 class ScriptedRuntimeApi:
@@ -102,6 +103,8 @@ class ScriptedRuntimeApi:
                     api.seen.append(seen)
                     api._changed.notify_all()
                 reply = api._reply_for(self.command, self.path)
+                if reply.hold is not None:
+                    reply.hold.wait(60)
                 self.send_response(reply.status)
                 for name, value in (reply.headers or {}).items():
                     self.send_header(name, value)

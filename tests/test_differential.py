@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests import differential
 from tests.conftest import FUNCTIONS, OFFICIAL_CLIENT
 from tests.scripted_server import Reply, ScriptedRuntimeApi, Seen
 from tests.test_logs import read_frames
@@ -331,3 +332,103 @@ def test_powertools_event_handler_matches(both, handler, event):
     mine, theirs = ours.invoke(event), official.invoke(event)
     assert mine.json() == theirs.json()
     assert mine.json()["statusCode"] in (200, 201, 404)
+
+
+# --- results, context and logs on the scripted Runtime API: each case run by both runtimes ---------------------------
+
+
+def both_run(handler, events, env=None, tmp_path=None):
+    """(ours, official): what each runtime posted, printed and framed for the same events."""
+    runs = []
+    for runtime in ("ours", "official"):
+        sink = tmp_path / f"{runtime}.frames" if tmp_path is not None else None
+        runs.append(differential.run(runtime, handler, events, env, telemetry=sink))
+    return runs
+
+
+RESULT_RECIPES = {
+    "namedtuple": {"point": {"$": "point", "v": [1, 2]}},
+    "namedtuple at the top": {"$": "point", "v": [1, {"$": "point", "v": [3, 4]}]},
+    "bytes nested": {"data": {"$": "bytes", "v": "héllo"}, "list": [{"$": "bytes", "v": "x"}]},
+    "bytes as a key": {"$": "pairs", "v": [[{"$": "bytes", "v": "key"}, 1]]},
+    "lone surrogate": {"text": {"$": "chr", "v": 0xD800}, "list": ["a", {"$": "chr", "v": 0xDFFF}]},
+}
+
+
+@pytest.mark.parametrize("case", list(RESULT_RECIPES))
+def test_results_of_every_kind_match(case):
+    events = [differential.event(RESULT_RECIPES[case], "req-1")]
+    ours, official = both_run("conformance.result", events)
+    (mine,), (theirs,) = ours.outcomes, official.outcomes
+    assert theirs.posted == "response"
+    assert differential.judge_result(mine, theirs) in (differential.SAME, differential.NEUTRAL)
+    assert json.loads(mine.body) == json.loads(theirs.body)
+
+
+@pytest.mark.parametrize("header", ["Lambda-Runtime-Client-Context", "Lambda-Runtime-Cognito-Identity"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "null",
+        differential.utf8_header('{"custom": {"name": "Zoë 🚀"}, "cognitoIdentityId": "idé 🚀"}'),
+        '{"custom": {"k": "v"}, "w3c": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",'
+        ' "tracestate": "congo=t61rcWkgMzE", "baggage": 7, "other": "x"}}',
+    ],
+    ids=["null", "raw-utf8", "w3c"],
+)
+def test_context_headers_match(header, value):
+    ours, official = both_run("conformance.context_info", [differential.event({}, "req-1", **{header: value})])
+    (mine,), (theirs,) = ours.outcomes, official.outcomes
+    assert theirs.posted == mine.posted == "response"
+    assert json.loads(mine.body) == json.loads(theirs.body)
+
+
+def test_w3c_trace_context_is_taken_out_of_the_client_context():
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    context = json.dumps({"custom": {"k": "v"}, "w3c": {"traceparent": traceparent, "baggage": 7}})
+    ours, official = both_run(
+        "conformance.context_info", [differential.event({}, "req-1", **{"Lambda-Runtime-Client-Context": context})]
+    )
+    for side in (ours, official):
+        info = json.loads(side.outcomes[0].body)
+        assert info["w3c"] == {"traceparent": traceparent}
+        assert info["client_context"]["custom"] == {"k": "v"}
+
+
+@pytest.mark.parametrize("path", ["stdout_partial", "print_no_end", "stderr_partial"])
+def test_output_without_a_newline_reaches_the_pipe_before_the_next_record(path):
+    # The runtime is killed right after its post: text still in a buffer would be lost.
+    events = [differential.event({"path": path, "text": "no newline here"}, "req-1")]
+    ours, official = both_run("conformance.emit", events)
+    assert b"no newline here[WARNING]" in official.output
+    assert b"no newline here[WARNING]" in ours.output
+    assert differential.normalised(ours.output) == differential.normalised(official.output)
+
+
+@pytest.mark.parametrize("log_format", ["Text", "JSON"])
+def test_context_log_writes_a_frame_on_the_telemetry_descriptor(tmp_path, log_format):
+    events = [differential.event({"path": "context_log", "text": "from context.log"}, "req-1")]
+    ours, official = both_run("conformance.emit", events, {"AWS_LAMBDA_LOG_FORMAT": log_format}, tmp_path)
+    frames = [[(kind, text) for kind, _, text in read_frames(side.frames)] for side in (ours, official)]
+    assert frames[1][0] == (0xA55A0003, "from context.log")
+    assert frames[0][0] == frames[1][0]
+    assert b"from context.log" not in ours.output
+
+
+def test_a_custom_log_level_is_named_as_the_official_client_names_it():
+    events = [differential.event({"path": "logging_custom_level", "text": "notice"}, "req-1")]
+    ours, official = both_run(
+        "conformance.emit", events, {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+    )
+    (mine, *_), (theirs, *_) = ([json.loads(line) for line in side.output.splitlines()] for side in (ours, official))
+    assert theirs["level"] == "INFO"
+    assert mine["level"] == theirs["level"]
+
+
+def test_an_error_with_an_empty_message_is_logged_without_a_colon():
+    events = [differential.event({"path": "raise_empty", "text": ""}, "req-1")]
+    ours, official = both_run("conformance.emit", events)
+    assert official.output.startswith(b"[ERROR] ValueError\rTraceback")
+    assert ours.output.split(b"\r")[0] == b"[ERROR] ValueError"
+    (mine,), (theirs,) = ours.outcomes, official.outcomes
+    assert json.loads(mine.body) == json.loads(theirs.body)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import decimal
 import json
+from collections import namedtuple
 
 import pytest
 
 from lambda_runtime.errors import FunctionError, InvocationError
-from lambda_runtime.payloads import decode_event, encode_result, error_report
+from lambda_runtime.payloads import as_official_client_reads, decode_event, encode_result, error_report
 
 
 def test_decimals_are_exact_and_strings_that_look_like_placeholders_are_untouched():
@@ -95,3 +96,15 @@ def test_many_decimals_end_to_end_well_within_the_timeout(serve):
     items = response.json()["Items"]
     assert len(items) == 50_000 and items[-1] == {"id": 49_999, "price": 49999.99}
     assert b'"price":49999.99}' in response.content
+
+
+def test_results_are_converted_without_copying_what_does_not_change():
+    plain = {"a": [1, "x", None, {"b": [2.5, True]}], "c": (1, 2)}
+    assert as_official_client_reads(plain) is plain  # no copy of an ordinary result
+    point = namedtuple("Point", "x y")
+    nested = {"keep": [1, 2], "p": [point(1, b"\xc3\xa9")]}
+    converted = as_official_client_reads(nested)
+    assert converted == {"keep": [1, 2], "p": [{"x": 1, "y": "é"}]}
+    assert converted["keep"] is nested["keep"] and nested["p"][0] == (1, b"\xc3\xa9")  # the handler's value unchanged
+    assert encode_result({b"k": 1, float("nan"): 2, float("-inf"): 3})[0] == b'{"k":1,"NaN":2,"-Infinity":3}'
+    assert encode_result(["\ud800"])[0] == b'["\\ud800"]'

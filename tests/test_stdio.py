@@ -1,11 +1,11 @@
-"""sys.stdout and sys.stderr in the runtime: each thread's lines go out whole, flushed at each newline."""
+"""sys.stdout and sys.stderr in the runtime: every write goes out whole and at once; a record never splits a line."""
 
 from __future__ import annotations
 
 import io
 import threading
 
-from lambda_runtime.stdio import OUTPUT_LOCK, WholeLines
+from lambda_runtime.stdio import OUTPUT_LOCK, WholeLines, write_record
 
 
 class Recording(io.StringIO):
@@ -25,27 +25,32 @@ class Recording(io.StringIO):
         self.flushes += 1
 
 
-def test_text_is_held_until_its_line_is_complete_then_written_at_once_and_flushed():
+def test_every_write_goes_out_at_once_whole_and_flushed_under_the_lock():
     stream = Recording()
     out = WholeLines(stream)
     print("x" * 20_000, file=out)  # print() writes the text and the newline separately
-    out.write("partial")
-    assert stream.writes == ["x" * 20_000 + "\n"] and stream.flushes == 1
-    out.write(" line\nand more")
-    assert stream.writes[-1] == "partial line\n"
-    out.flush()  # an explicit flush (or the interpreter's exit) lets the rest go
-    assert stream.writes[-1] == "and more" and stream.getvalue().endswith("partial line\nand more")
+    assert stream.writes == ["x" * 20_000, "\n"] and stream.flushes == 2
+    out.write("partial")  # no newline: it reaches the stream all the same, before anything written after it
+    assert stream.writes[-1] == "partial" and stream.flushes == 3
 
 
-def test_threads_partial_lines_are_kept_apart():
+def test_a_record_starts_on_a_line_of_its_own_when_another_thread_left_a_line_open():
     stream = Recording()
     out = WholeLines(stream)
-    out.write("a1 ")
-    other = threading.Thread(target=lambda: out.write("b1 b2\n"))
-    other.start()
-    other.join()
-    out.write("a2\n")
-    assert stream.writes == ["b1 b2\n", "a1 a2\n"]
+    printer = threading.Thread(target=lambda: out.write("x" * 100))  # print()'s text, its newline still to come
+    printer.start()
+    printer.join()
+    write_record(stream, "[INFO] a record\n")
+    out.write("\n")
+    assert stream.getvalue().splitlines()[:2] == ["x" * 100, "[INFO] a record"]
+
+
+def test_a_record_follows_its_own_threads_open_line_as_awslambdaric_writes_it():
+    stream = Recording()
+    out = WholeLines(stream)
+    out.write("no newline here")
+    write_record(stream, "[WARNING] a record\n")
+    assert stream.getvalue() == "no newline here[WARNING] a record\n"
 
 
 def test_everything_else_is_the_streams():

@@ -21,7 +21,7 @@ from lambda_runtime.errors import Terminated, describe
 from lambda_runtime.jobs.call import call, log_failure
 from lambda_runtime.jobs.frames import read_frame, write_frame
 from lambda_runtime.jobs.job import CURRENT_JOB, Job
-from lambda_runtime.logs import configure_logging, set_request_id
+from lambda_runtime.logs import configure_logging, set_request_id, unbuffered_output
 from lambda_runtime.stdio import print_whole_lines
 from lambda_runtime.threads import open_main_thread_signals
 
@@ -30,7 +30,8 @@ _told_to_stop = False
 
 def serve(task_root: str, log_format: str, log_level: str, reply_fd: int, telemetry_fd: int | None) -> int:
     sys.path.insert(0, task_root)  # unpickling a job imports the handler's own modules
-    print_whole_lines()
+    unbuffered_output()  # every write reaches the pipe at once
+    print_whole_lines()  # under the lock the records take: a record never splits a line (stdio.py)
     configure_logging(log_format, log_level, sys.stdout, telemetry_fd)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the runtime, which stops its workers itself

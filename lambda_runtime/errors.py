@@ -64,3 +64,11 @@ class ProcessJobError(LambdaRuntimeError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: the runtime unwinds as on Ctrl-C, naming the deferred jobs it cuts short, and exits."""
+
+
+class HandOffError(LambdaRuntimeError):
+    """A job could not be handed off: hand-off is not configured, or Lambda refused or failed the Invoke call."""
+
+
+class EnvelopeRejected(LambdaRuntimeError):
+    """A received hand-off envelope was refused (forged, expired, replayed, unknown job, too many hops): not run."""

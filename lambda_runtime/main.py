@@ -64,6 +64,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
+    if settings.handoff_key:  # hand-off envelopes are recognised before the handler sees them (handoff/receive.py)
+        from lambda_runtime.handoff.receive import receiving
+
+        handler = receiving(handler, settings)
     log_gil_state()
     jobs = JobRunner.from_settings(settings, lambda: _restart_in_place(settings, environ), telemetry_fd=usable_fd)
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:

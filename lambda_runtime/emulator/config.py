@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lambda_runtime.emulator.recursion import ROLE_CREDENTIALS
+
 API_VERSION = "2018-06-01"
 INVOKE_API_VERSION = "2015-03-31"
 ACCOUNT_ID = "000000000000"
@@ -167,6 +169,10 @@ class EmulatorConfig:
                 "AWS_DEFAULT_REGION": self.region,
             }
         )
+        # Lambda gives the function its execution role's credentials; the emulator a fake role of its own
+        # (recursion.py), unless the environment already has credentials.
+        if "AWS_ACCESS_KEY_ID" not in env:
+            env.update(ROLE_CREDENTIALS)
         if self.max_concurrency:  # Managed Instances log JSON, whatever the function's configuration says
             env.update({"AWS_LAMBDA_MAX_CONCURRENCY": str(self.max_concurrency), "AWS_LAMBDA_LOG_FORMAT": "JSON"})
         return env

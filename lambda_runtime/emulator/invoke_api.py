@@ -14,6 +14,7 @@ from aiohttp import web
 
 from lambda_runtime.emulator.async_queue import AsyncInvoker
 from lambda_runtime.emulator.config import (
+    ACCOUNT_ID,
     INVOKE_API_VERSION,
     MAX_ASYNC_PAYLOAD,
     MAX_READ_SIZE,
@@ -23,6 +24,13 @@ from lambda_runtime.emulator.config import (
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
 from lambda_runtime.emulator.invocation import Invocation
 from lambda_runtime.emulator.pool import Pool
+from lambda_runtime.emulator.recursion import (
+    MAX_CHAIN,
+    RECURSION_MESSAGE,
+    access_denied_message,
+    chained,
+    role_caller,
+)
 from lambda_runtime.emulator.responses import new_trace_id, service_error
 from lambda_runtime.emulator.streams import buffered
 
@@ -107,6 +115,12 @@ class InvokeApi:
         if isinstance(found, web.Response):
             return found
         inv = found
+        if inv.chain > MAX_CHAIN:  # a recursive loop: stopped, as Lambda stops it
+            message = RECURSION_MESSAGE.format(count=inv.chain)
+            if invocation_type != "Event":
+                return service_error(400, "RecursiveInvocationException", message)
+            self.async_invoker.stop_recursive(inv, message)
+            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
         if invocation_type == "DryRun":
             return web.Response(status=204, headers={"X-Amzn-RequestId": inv.request_id})
         if invocation_type == "Event":
@@ -143,6 +157,9 @@ class InvokeApi:
         asked = request.match_info["function"]
         name, qualifier = split_function_ref(asked)
         qualifier = request.query.get("Qualifier", qualifier)
+        if name != config.function_name and role_caller(request.headers.get("Authorization")):
+            message = access_denied_message(config.region, ACCOUNT_ID, config.function_name, name)
+            return service_error(403, "AccessDeniedException", message)
         if name != config.function_name or qualifier not in (None, "$LATEST"):
             arn = config.function_arn.rsplit(":", 1)[0] + f":{name}" + (f":{qualifier}" if qualifier else "")
             return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
@@ -191,10 +208,12 @@ class InvokeApi:
             return service_error(400, "InvalidRequestContentException", str(e))
         if self.pool.stopping:
             return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
+        trace_id, chain = chained(request.headers.get("X-Amzn-Trace-Id") or new_trace_id(), config.function_arn)
         return Invocation(
             payload=payload if payload else b"{}",
             invocation_type=invocation_type,
-            trace_id=request.headers.get("X-Amzn-Trace-Id") or new_trace_id(),
+            trace_id=trace_id,
+            chain=chain,
             client_context=client_context,
             tenant_id=request.headers.get("X-Amz-Tenant-Id") or None,
             hooks=hooks,

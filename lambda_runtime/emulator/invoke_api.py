@@ -208,7 +208,9 @@ class InvokeApi:
             return service_error(400, "InvalidRequestContentException", str(e))
         if self.pool.stopping:
             return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
-        trace_id, chain = chained(request.headers.get("X-Amzn-Trace-Id") or new_trace_id(), config.function_arn)
+        from_function = role_caller(request.headers.get("Authorization"))
+        trace_header = request.headers.get("X-Amzn-Trace-Id") or new_trace_id()
+        trace_id, chain = chained(trace_header, config.function_arn, from_function)
         return Invocation(
             payload=payload if payload else b"{}",
             invocation_type=invocation_type,

@@ -4,9 +4,10 @@ Recursive loop detection (https://docs.aws.amazon.com/lambda/latest/dg/invocatio
 blog "Detecting and stopping recursive loops in AWS Lambda functions"): Lambda tracks a chain of invocations through
 the X-Ray trace header and "drops requests after exceeding 16 invocations": a synchronous caller gets
 ``RecursiveInvocationException``, an ``Event`` goes to the on-failure destination. Lambda's own lineage field is
-internal; the emulator models it as ``Lineage=<tag>:<count>`` appended to the trace header, where ``tag`` names the
-function and ``count`` the invocations of the chain so far. A runtime that passes on the trace header it was given
-(``Lambda-Runtime-Trace-Id``) continues the chain; one that drops it starts a new one, as on Lambda.
+internal; the emulator models it as ``Lineage=<tag>:<count>`` written into the trace header of an invocation the
+function makes (its caller's own header is passed on verbatim), where ``tag`` names the function and ``count`` the
+invocations of the chain so far. A runtime that passes on the trace header it was given (``Lambda-Runtime-Trace-Id``)
+continues the chain; one that drops it starts a new one, as on Lambda.
 
 Permissions: the emulator gives the runtime the credentials of an execution role (``ROLE_ACCESS_KEY_ID``). That
 role may invoke the function the emulator serves; invoking any other name is refused as IAM refuses it,
@@ -35,13 +36,19 @@ def lineage_tag(function_arn: str) -> str:
     return hashlib.sha256(function_arn.encode()).hexdigest()[:8]
 
 
-def chained(trace_header: str, function_arn: str) -> tuple[str, int]:
-    """The trace header an invocation of ``function_arn`` runs with, and its place in its chain (1: first)."""
+def chained(trace_header: str, function_arn: str, from_function: bool = True) -> tuple[str, int]:
+    """The trace header an invocation of ``function_arn`` runs with, and its place in its chain (1: first).
+
+    An invocation made by the function (``from_function``) continues the chain of the header it carries and gets
+    the lineage written into its header; another caller's header is passed on verbatim (a lineage in it counts).
+    """
     tag = lineage_tag(function_arn)
     found = _LINEAGE.search(trace_header)
-    count = int(found.group(2)) + 1 if found is not None and found.group(1) == tag else 1
-    bare = _LINEAGE.sub("", trace_header)
-    return f"{bare};Lineage={tag}:{count}", count
+    so_far = int(found.group(2)) if found is not None and found.group(1) == tag else 0
+    if not from_function:
+        return trace_header, so_far + 1
+    count = max(so_far, 1) + 1  # a header without a lineage is the first invocation's: this one is the second
+    return f"{_LINEAGE.sub('', trace_header)};Lineage={tag}:{count}", count
 
 
 def role_caller(authorization: str | None) -> bool:

@@ -43,8 +43,8 @@ def handoff_emulator(tmp_path: Path) -> Iterator[Callable[..., Emulator]]:
                 **(extra_env or {}),
             }
         )
-        options.setdefault("on_failure", str(tmp_path / "failed.jsonl"))
-        options.setdefault("on_success", str(tmp_path / "ok.jsonl"))
+        options.setdefault("on_failure", str(tmp_path / f"failed-{port}.jsonl"))
+        options.setdefault("on_success", str(tmp_path / f"ok-{port}.jsonl"))
         options.setdefault("retry_delays", TINY)
         emu = Emulator("handoff_fn.handler", task_root=str(FUNCTIONS), env=env, port=port, **options)
         started.append(emu.start())
@@ -227,3 +227,14 @@ def test_a_chain_of_hand_offs_stops_at_the_hop_limit_and_carries_the_trace_heade
     # The first invocation is 1 in the chain Lambda's loop detection counts; hop n runs as invocation n + 1.
     for hop in range(1, 5):
         assert hops[hop][0]["trace"].endswith(f":{hop + 1}"), hops[hop]
+
+
+def test_a_hand_off_to_another_function_runs_there(handoff_emulator: Callable[..., Emulator], tmp_path: Path) -> None:
+    worker = handoff_emulator(function_name="worker")
+    front = handoff_emulator(peers={"worker": worker.url})
+    (job_id,) = front.invoke({"dir": str(tmp_path), "hand_off": ["elsewhere"], "function": "worker"}).json()["job_ids"]
+    (outcome,) = worker.wait_for_async_outcomes(1)
+    assert outcome["requestContext"]["functionArn"].endswith(":function:worker:$LATEST")
+    assert outcome["responsePayload"]["handOff"]["jobId"] == job_id
+    assert runs(tmp_path, "elsewhere")[0]["job_id"] == job_id
+    assert front.async_outcomes() == []  # nothing ran in the front function's queue

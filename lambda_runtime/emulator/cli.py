@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
+from lambda_runtime.emulator.peers import parse_peer
 from lambda_runtime.emulator.server import EmulatorServer
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -207,9 +208,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
     serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
     serve.add_argument(
+        "--peer",
+        action="append",
+        type=_peer,
+        default=[],
+        metavar="NAME=URL",
+        help="another function, served by the emulator at URL: invocations of NAME are forwarded there (repeatable)",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
+
+
+def _peer(raw: str) -> tuple[str, str]:
+    try:
+        return parse_peer(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def configure_logging(level: str) -> None:
@@ -289,6 +305,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep_records=args.keep_records,
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
+            peers=tuple(args.peer),
         )
     except ValueError as e:
         print(f"lambda-runtime: error: {e}", file=sys.stderr)

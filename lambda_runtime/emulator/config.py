@@ -96,6 +96,8 @@ class EmulatorConfig:
     #: Lambda Managed Instances mode: one environment serving up to this many invocations at once, never frozen
     #: (``AWS_LAMBDA_MAX_CONCURRENCY``); 0: off, one invocation per environment.
     max_concurrency: int = 0
+    #: Other functions, each served by another emulator: (name, its URL) pairs; invocations of them are forwarded.
+    peers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.handler:

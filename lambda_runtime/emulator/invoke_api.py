@@ -23,6 +23,7 @@ from lambda_runtime.emulator.config import (
 )
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
 from lambda_runtime.emulator.invocation import Invocation
+from lambda_runtime.emulator.peers import forward
 from lambda_runtime.emulator.pool import Pool
 from lambda_runtime.emulator.recursion import (
     MAX_CHAIN,
@@ -107,6 +108,10 @@ class InvokeApi:
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        peers = dict(self.config.peers)
+        asked = split_function_ref(request.match_info["function"])[0]
+        if asked in peers and asked != self.config.function_name:
+            return await forward(request, asked, peers)
         refused = self.refuse_before_reading(request, invocation_type)
         if refused is not None:
             return refused

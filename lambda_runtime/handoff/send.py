@@ -35,9 +35,12 @@ class Parcel(NamedTuple):
     trace_id: str | None  # the deferring invocation's trace header, so Lambda's loop detection sees the chain
 
 
-def send(parcel: Parcel) -> None:
-    """Invoke `parcel.function` with the envelope; returns once Lambda queued it (202), else `HandOffError`."""
-    client = _lambda_client()
+def send(parcel: Parcel, within_s: float | None = None) -> None:
+    """Invoke `parcel.function` with the envelope; returns once Lambda queued it (202), else `HandOffError`.
+
+    `within_s`: how long the client may take to be ready (boto3's import, on the first hand-off), so that a send
+    near the deadline fails with a reason rather than being cut by the timeout."""
+    client = _lambda_client(within_s)
     from botocore.exceptions import BotoCoreError, ClientError
 
     params: dict[str, Any] = {"FunctionName": parcel.function, "InvocationType": "Event", "Payload": parcel.payload}
@@ -86,9 +89,14 @@ def _quietly_make_client() -> None:
         _lambda_client()
 
 
-def _lambda_client() -> Any:
+def _lambda_client(within_s: float | None = None) -> Any:
     global _client
-    with _lock:
+    if not _lock.acquire(timeout=-1 if within_s is None else max(0.0, within_s)):
+        raise HandOffError(
+            f"boto3's Lambda client was not ready before the deadline ({max(0.0, within_s or 0.0):.3f} s left): "
+            "it is made at the first hand-off call of the environment"
+        )
+    try:
         if _client is None:
             try:
                 import boto3
@@ -104,6 +112,8 @@ def _lambda_client() -> Any:
             client.meta.events.register("before-call.lambda.Invoke", _add_trace_header)
             _client = client
         return _client
+    finally:
+        _lock.release()
 
 
 def prepare(

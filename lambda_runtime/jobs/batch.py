@@ -101,7 +101,7 @@ class Batch:
         with self.changed:
             refusal = self._refusal(job)
             if refusal and parcel is not None and not self.closed:  # overflow: Lambda's queue takes it
-                logger.info("deferred job %r is handed off: %s", job.name, refusal, extra={"job": job.name})
+                logger.info("deferred job %r goes to the hand-off: %s", job.name, refusal, extra={"job": job.name})
                 self.outgoing.append(job)
                 return job
             if refusal:
@@ -225,7 +225,7 @@ class Batch:
             self._workers_of(job).withdraw([job])
             job.finish("hand_off_failed")  # until send_outgoing hears the 202; finished: no worker starts it now
             logger.info(
-                "deferred job %r is handed off: no worker before the deadline", job.name, extra={"job": job.name}
+                "deferred job %r goes to the hand-off: no worker before the deadline", job.name, extra={"job": job.name}
             )
         self.jobs = [job for job in self.jobs if job not in jobs]
         return jobs

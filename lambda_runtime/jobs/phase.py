@@ -98,10 +98,11 @@ class JobRunner:
     def _drain(self, batch: Batch, handler_failed: bool, streamed_ms: float | None = None) -> None:
         started = self.clock()
         batch.release(handler_failed)
-        handed = hand_off_jobs(batch.take_outgoing())  # the overflow and the hand-offs asked for: sent at once
+        # The overflow and the hand-offs asked for are sent at once; each send is bounded by the deadline.
+        handed = hand_off_jobs(batch.take_outgoing(), lambda: batch.deadline - self.clock())
 
         def hand_off_late(jobs: list[Job]) -> None:  # jobs that would find no worker before the deadline
-            handed.update(hand_off_jobs(jobs))
+            handed.update(hand_off_jobs(jobs, lambda: batch.deadline - self.clock()))
 
         # Ctrl-C or SIGTERM (main turns it into KeyboardInterrupt) ends join() here: main's shutdown gives the jobs
         # the shutdown budget and says which were cut short (lifecycle/shutdown.py).
@@ -136,7 +137,7 @@ class JobRunner:
         )
 
 
-def hand_off_jobs(jobs: list[Job]) -> Counter[str]:
+def hand_off_jobs(jobs: list[Job], time_left_s: Callable[[], float]) -> Counter[str]:
     """Send each job's parcel to Lambda's async queue; a failure is counted and reaches the error hooks."""
     outcomes: Counter[str] = Counter()
     if not jobs:
@@ -145,7 +146,7 @@ def hand_off_jobs(jobs: list[Job]) -> Counter[str]:
 
     for job in jobs:
         try:
-            send(job.parcel)
+            send(job.parcel, time_left_s())
         except Exception as error:  # HandOffError, or a bug: either way the job is named and not lost silently
             job.finish("hand_off_failed")
             logger.error("deferred job %r was not handed off: %s", job.name, describe(error), extra={"job": job.name})

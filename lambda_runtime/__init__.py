@@ -1,7 +1,8 @@
 """A Python custom runtime for AWS Lambda that answers the caller first and runs deferred work after the response."""
 
 from lambda_runtime.context import LambdaContext
-from lambda_runtime.errors import DeferRejected, LambdaRuntimeError, ProcessJobError
+from lambda_runtime.errors import DeferRejected, EnvelopeRejected, HandOffError, LambdaRuntimeError, ProcessJobError
+from lambda_runtime.handoff import HandOff, current_hand_off, job
 from lambda_runtime.jobs import Job, after_jobs, current_job, on_job_error
 from lambda_runtime.lifecycle.shutdown import on_shutdown
 from lambda_runtime.logs import current_trace_id
@@ -11,6 +12,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DeferRejected",
+    "EnvelopeRejected",
+    "HandOff",
+    "HandOffError",
     "Job",
     "LambdaContext",
     "LambdaRuntimeError",
@@ -18,8 +22,10 @@ __all__ = [
     "StreamingResponse",
     "__version__",
     "after_jobs",
+    "current_hand_off",
     "current_job",
     "current_trace_id",
+    "job",
     "on_job_error",
     "on_shutdown",
 ]

@@ -58,6 +58,12 @@ class Settings(NamedTuple):
     max_concurrency: int = 0
     # LAMBDA_RUNTIME_WORKER_PROCESSES: under Managed Instances, that many processes share the slots (supervisor.py).
     worker_processes: int = 1
+    # Hand-off (handoff/): the HMAC key that signs and checks envelopes ("" = hand-off off), the longest chain of
+    # hand-offs, how long an envelope stays valid, and the function that receives them ("" = this one).
+    handoff_key: str = ""
+    handoff_max_hops: int = 4
+    handoff_ttl_s: float = 3600.0
+    handoff_function: str = ""
     # Set only by the runtime itself when it replaced its process image with a `/next` already sent (restart.py).
     pending_next_fd: int = -1
 
@@ -103,6 +109,12 @@ class Settings(NamedTuple):
             max_concurrency=max_concurrency,
             worker_processes=env.parse("LAMBDA_RUNTIME_WORKER_PROCESSES", 1, _bounded(int, 1024)),
             pending_next_fd=env.parse("_LAMBDA_RUNTIME_PENDING_NEXT_FD", -1, _non_negative_int),
+            handoff_key=env.parse("LAMBDA_RUNTIME_HANDOFF_KEY", "", _secret_key, secret=True),
+            # Lambda stops a chain of about 16 invocations (invocation-recursion.html): stay well under it.
+            handoff_max_hops=env.parse("LAMBDA_RUNTIME_HANDOFF_MAX_HOPS", 4, _bounded(int, 15)),
+            # An Event waits at most 6 h in Lambda's queue (MaximumEventAgeInSeconds): a longer validity is useless.
+            handoff_ttl_s=env.parse("LAMBDA_RUNTIME_HANDOFF_TTL", 3600.0, _bounded(float, 21_600)),
+            handoff_function=env.text("LAMBDA_RUNTIME_HANDOFF_FUNCTION", ""),
         )
 
 
@@ -115,7 +127,7 @@ class _Reader:
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, "").strip() or default
 
-    def parse(self, name: str, default: T | None, convert: Callable[[str], T]) -> T:
+    def parse(self, name: str, default: T | None, convert: Callable[[str], T], secret: bool = False) -> T:
         raw = self._environ.get(name, "").strip()
         if not raw:
             if default is None:
@@ -124,7 +136,8 @@ class _Reader:
         try:
             return convert(raw)
         except ValueError as error:
-            raise ConfigError(f"{name}={raw!r} is invalid: {error}") from None
+            shown = "<secret>" if secret else repr(raw)  # a secret never reaches a log, even a wrong one
+            raise ConfigError(f"{name}={shown} is invalid: {error}") from None
 
     def optional(self, name: str, convert: Callable[[str], T]) -> T | None:
         return self.parse(name, None, convert) if self.text(name, "") else None
@@ -187,6 +200,13 @@ def _non_negative_int(raw: str) -> int:
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
+
+
+def _secret_key(raw: str) -> str:
+    # HMAC-SHA256 is only as strong as its key: a short one can be guessed offline from one captured envelope.
+    if len(raw.encode()) < 32:
+        raise ValueError("must be at least 32 bytes of secret (e.g. `openssl rand -hex 32`)")
+    return raw
 
 
 def _boolean(raw: str) -> bool:

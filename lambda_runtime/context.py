@@ -8,13 +8,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import DeferRejected, InvocationError
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.job import Job, check_job, default_name
 from lambda_runtime.jobs.phase import JobRunner
+from lambda_runtime.logs import current_trace_id
+
+if TYPE_CHECKING:
+    from lambda_runtime.handoff.send import Parcel
 
 _UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
 # One lock for every context: it only orders a defer() against the end of its invocation, so it is never contended.
@@ -87,6 +91,7 @@ class LambdaContext:
         client_context = _json_object(invocation.header("Lambda-Runtime-Client-Context"), "Client Context")
         self._w3c = _pop_w3c(client_context)
         self.client_context = _client_context(client_context)
+        self._settings = settings
         self._jobs = jobs
         self._batch: Batch | None = None
         self._over = False
@@ -103,6 +108,7 @@ class LambdaContext:
         job_name: str | None = None,
         start_now: bool = False,
         executor: str = "thread",
+        fallback: str | None = None,
         **kwargs: Any,
     ) -> Job:
         """Run `fn(*args, **kwargs)` after the response is posted and before the next event is fetched.
@@ -111,19 +117,83 @@ class LambdaContext:
         overlapping the handler (for I/O-bound work). An `async def` function runs in an event loop of its own.
         `executor="process"` runs it in a worker process (pure-Python CPU-bound work; `fn` and its arguments must
         pickle).
+        `fallback="hand_off"`: when the pool cannot take the job, `job_timeout` exceeds the time left, or no worker
+        frees up before the deadline, the job (registered with `@lambda_runtime.job`, JSON arguments) is handed
+        off to Lambda's async queue instead (see `hand_off`).
         Raises `TypeError`/`ValueError` for bad arguments, and `DeferRejected` when too many jobs are pending or
         the invocation is over.
         """
         check_job(fn, job_timeout, job_name, executor)  # before any batch exists: misuse alone must not make one
+        parcel = None
+        if fallback is not None:
+            if fallback != "hand_off":
+                raise ValueError(f"defer() fallback must be None or 'hand_off', got {fallback!r}")
+            parcel = self._parcel(fn, args, kwargs, None)
+        batch = self._current_batch()
+        if batch is None:  # nothing was deferred and the result is posted: there is no post-response phase
+            raise DeferRejected(f"deferred job {job_name or default_name(fn)!r} rejected: the invocation is over")
+        return batch.defer(
+            fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now, executor=executor, parcel=parcel
+        )
+
+    def hand_off(
+        self,
+        job: Callable[..., Any] | str,
+        /,
+        *args: Any,
+        before_response: bool = False,
+        function: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Send `job(*args, **kwargs)` to Lambda's async queue as a signed Event invocation; returns its job id.
+
+        `job` is a function registered with `@lambda_runtime.job` (or its name); the arguments must be JSON. It
+        runs at least once, in an invocation of `function` (default: this function), which retries it and routes
+        its failures to the on-failure destination. Sent right after the response; `before_response=True` sends
+        it now and raises `HandOffError` if Lambda did not queue it. Checked at the call: `ValueError`
+        (unregistered job), `TypeError` (not JSON), `HandOffError` (over 1 MB, too many hops, no signing key).
+        """
+        parcel = self._parcel(job, args, kwargs, function)
+        if before_response or not self._queue_hand_off(parcel, args, kwargs):
+            from lambda_runtime.handoff.send import send
+
+            send(parcel)
+        return parcel.job_id
+
+    def _parcel(
+        self, job: Callable[..., Any] | str, args: tuple[Any, ...], kwargs: dict[str, Any], function: str | None
+    ) -> Parcel:
+        from lambda_runtime.handoff.send import prepare  # only in functions that hand off
+
+        origin, trace = self.aws_request_id, current_trace_id()
+        return prepare(self._settings, job, args, kwargs, origin=origin, trace_id=trace, function=function)
+
+    def _queue_hand_off(self, parcel: Parcel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Queue `parcel` to be sent right after the response; False when the invocation is over (send it now)."""
+        from lambda_runtime.handoff.registry import JOBS
+
+        batch = self._current_batch()
+        if batch is None:
+            return False
+        fn = JOBS[parcel.job]
+        return batch.hand_off(
+            Job(
+                fn,
+                args,
+                kwargs,
+                request_id=self.aws_request_id,
+                deadline=batch.deadline,
+                name=parcel.job,
+                parcel=parcel,
+            )
+        )
+
+    def _current_batch(self) -> Batch | None:
+        """This invocation's batch, made on first use; None once the result is posted with nothing deferred."""
         with _ENDING:
-            if self._batch is None:
-                if self._over:  # nothing was deferred and the result is posted: there is no post-response phase
-                    raise DeferRejected(
-                        f"deferred job {job_name or default_name(fn)!r} rejected: the invocation is over"
-                    )
+            if self._batch is None and not self._over:
                 self._batch = self._jobs.batch(self.aws_request_id, self.deadline_ms)
-            batch = self._batch
-        return batch.defer(fn, args, kwargs, timeout=job_timeout, name=job_name, start_now=start_now, executor=executor)
+            return self._batch
 
     def end(self) -> Batch | None:
         """The result is posted: no new batch from now on. Returns the jobs deferred so far, if any."""

@@ -71,3 +71,11 @@ class Terminated(KeyboardInterrupt):
     def __init__(self, at: float | None = None) -> None:
         super().__init__()
         self.at = time.monotonic() if at is None else at
+
+
+class HandOffError(LambdaRuntimeError):
+    """A job could not be handed off: hand-off is not configured, or Lambda refused or failed the Invoke call."""
+
+
+class EnvelopeRejected(LambdaRuntimeError):
+    """A received hand-off envelope was refused (forged, expired, replayed, unknown job, too many hops): not run."""

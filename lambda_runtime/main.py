@@ -68,6 +68,10 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
         handler = load_handler(settings.handler, settings.task_root)
     except BaseException as error:  # an import-time SystemExit is an init failure too
         return _report_init_error(client, error)
+    if settings.handoff_key:  # hand-off envelopes are recognised before the handler sees them (handoff/receive.py)
+        from lambda_runtime.handoff.receive import receiving
+
+        handler = receiving(handler, settings)
     log_gil_state()
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.

@@ -159,3 +159,15 @@ def test_process_start_scenario_compares_cold_starts_of_both_modes(tmp_path):
         assert all(figures[key]["n"] == 1 for key in figures)
         assert figures["cold_total_ms"]["p50"] == figures["init_ms"]["p50"] + figures["first_billed_ms"]["p50"]
     assert "at init" in process_start.render(result)
+
+
+def test_handoff_scenario_loses_jobs_without_hand_off_and_accounts_for_every_job_with_it(tmp_path):
+    from benchmarks import handoff
+
+    result = handoff.run(invocations=2, jobs=6, job_ms=200, timeout_s=1.0, workdir=tmp_path)
+    plain, handed = result["configs"]["defer_only"], result["configs"]["hand_off"]
+    assert plain["lost"] > 0 and plain["handed_off"] == 0  # the pool really was overloaded
+    # With hand-off every job completes or is a counted, visible failed hand-off; none disappears.
+    assert handed["lost"] == handed["hand_off_failed"]
+    assert handed["handed_off"] == handed["event_invocations"] > 0
+    assert "hand-off failed" in handoff.table(result)

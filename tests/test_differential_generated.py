@@ -1,8 +1,8 @@
 """Generated differential cases: results of every kind, every context header, every log path, on both runtimes.
 
 Each case is judged same / ours better / neutral / ours worse (tests/differential.py). "Ours worse" fails the test
-unless it is one of the deliberate differences listed in docs/compatibility-details.md, which the test then asserts on both
-sides. Run with `-s` to see the counts.
+unless it is one of the deliberate differences listed in docs/compatibility-details.md, which the test then asserts
+on both sides. Run with `-s` to see the counts.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ import lambda_runtime
 def test_all_is_pinned():
     assert sorted(lambda_runtime.__all__) == [
         "DeferRejected",
+        "EnvelopeRejected",
+        "HandOff",
+        "HandOffError",
         "Job",
         "LambdaContext",
         "LambdaRuntimeError",
@@ -13,8 +16,10 @@ def test_all_is_pinned():
         "StreamingResponse",
         "__version__",
         "after_jobs",
+        "current_hand_off",
         "current_job",
         "current_trace_id",
+        "job",
         "on_job_error",
         "on_shutdown",
     ]

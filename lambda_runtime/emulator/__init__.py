@@ -50,6 +50,11 @@ Behaviour
   Lambda's destination invocation records: ``async_outcomes()``, ``--on-failure`` / ``--on-success``
   files (JSON lines). Stopping writes each Event not done (``"condition": "EmulatorShutdown"``) to the
   on-failure file, else to ``unprocessed_file``. ``DryRun``: 204 with a request id, nothing runs.
+- What an ``Invoke`` made by the function meets (``recursion``, ``peers``): the runtime gets an execution role's
+  credentials (unless the environment has some); that role invoking a function not served here gets 403
+  ``AccessDeniedException``, unless ``peers`` / ``--peer NAME=URL`` names the emulator serving it (forwarded there).
+  Its trace header continues the chain (``Lineage=<tag>:<count>``): the 17th invocation is stopped, 400
+  ``RecursiveInvocationException`` for a synchronous caller, the on-failure record for an ``Event``.
 - Caller extras: ``X-Amz-Client-Context`` → ``Lambda-Runtime-Client-Context``; ``X-Amzn-Trace-Id`` →
   ``Lambda-Runtime-Trace-Id`` (one is made up when absent) and back in ``X-Amzn-Trace-Id``;
   ``X-Amz-Log-Type: Tail`` → ``X-Amz-Log-Result``: the last 4 KB, base64, of the invocation's log, END
@@ -99,7 +104,8 @@ Behaviour
 Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports),
 ``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (routing and scale-out), ``lifecycle``
 (runtime processes), ``environment`` (one environment's state machine) and ``output`` (its pipe),
-``ledger`` (ending invocations), ``async_queue`` (``Event``), ``streams`` / ``response_stream`` / ``trailers``
+``ledger`` (ending invocations), ``async_queue`` (``Event``), ``recursion`` / ``peers`` (what a function's own Invoke
+meets), ``streams`` / ``response_stream`` / ``trailers``
 (streamed responses in), ``stream_api`` / ``eventstream`` / ``function_url`` (streamed answers out), ``store``
 (what tests read), ``hooks`` (test hooks), ``invocation`` (the data types the others pass around). The emulator
 imports nothing from the runtime, and its modules import one another without circles (tests/test_emulator_layout.py).

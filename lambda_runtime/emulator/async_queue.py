@@ -189,7 +189,15 @@ class AsyncInvoker:
             tenant_id=previous.tenant_id,
             hooks=previous.hooks,
             attempt=attempt,
+            chain=previous.chain,
         )
+
+    def stop_recursive(self, event: Invocation, message: str) -> None:
+        """An event that would extend a recursive loop: never invoked, sent to the on-failure destination."""
+        outcome = self._outcome(event, None, "RecursiveInvocationException", 0)
+        outcome["responsePayload"] = {"errorType": "RecursiveInvocationException", "errorMessage": message}
+        logger.info("%s Event stopped: recursive loop", event.request_id)
+        self._publish(self.on_failure, outcome)
 
     def _error(self, inv: Invocation) -> bytes | None:
         """The error body of a failed attempt, or None if it succeeded."""

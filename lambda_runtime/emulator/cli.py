@@ -25,6 +25,7 @@ from typing import NoReturn
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.console import EmulatorLogFormatter, FunctionLogFormatter, wants_colour
 from lambda_runtime.emulator.limits import ConfigError
+from lambda_runtime.emulator.peers import parse_peer
 from lambda_runtime.emulator.server import EmulatorServer
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -219,9 +220,24 @@ def build_parser() -> argparse.ArgumentParser:
         "its connection is closed (default: %(default)s)",
     )
     serve.add_argument(
+        "--peer",
+        action="append",
+        type=_peer,
+        default=[],
+        metavar="NAME=URL",
+        help="another function, served by the emulator at URL: invocations of NAME are forwarded there (repeatable)",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
+
+
+def _peer(raw: str) -> tuple[str, str]:
+    try:
+        return parse_peer(raw)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def configure_logging(level: str, environ: Mapping[str, str]) -> None:
@@ -303,6 +319,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
             client_timeout=args.client_timeout,
+            peers=tuple(args.peer),
         )
     except ConfigError as e:  # every range is checked there, once, for the CLI and Emulator(...) alike
         if e.setting == "timeout" and timeout_variable is not None:

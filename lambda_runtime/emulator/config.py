@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lambda_runtime.emulator.limits import FUNCTION_NAME, LIMITS, RETRY_DELAY, ConfigError
+from lambda_runtime.emulator.recursion import ROLE_CREDENTIALS
 
 API_VERSION = "2018-06-01"
 INVOKE_API_VERSION = "2015-03-31"
@@ -101,6 +102,8 @@ class EmulatorConfig:
     #: answer on a kept-alive connection), to send its request body, and to take its answer. Then its connection
     #: is closed, and what the emulator held for it freed.
     client_timeout: float = 60.0
+    #: Other functions, each served by another emulator: (name, its URL) pairs; invocations of them are forwarded.
+    peers: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.handler:
@@ -161,6 +164,10 @@ class EmulatorConfig:
                 "AWS_DEFAULT_REGION": self.region,
             }
         )
+        # Lambda gives the function its execution role's credentials; the emulator a fake role of its own
+        # (recursion.py), unless the environment already has credentials.
+        if "AWS_ACCESS_KEY_ID" not in env:
+            env.update(ROLE_CREDENTIALS)
         if self.max_concurrency:  # Managed Instances log JSON, whatever the function's configuration says
             env.update({"AWS_LAMBDA_MAX_CONCURRENCY": str(self.max_concurrency), "AWS_LAMBDA_LOG_FORMAT": "JSON"})
         return env

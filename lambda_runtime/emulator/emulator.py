@@ -88,6 +88,7 @@ class Emulator(Caller):
         async_queue_size: int = 100_000,
         unprocessed_file: str | None = None,
         client_timeout: float = 60.0,
+        peers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         kwargs: dict[str, Any] = {}
@@ -126,6 +127,7 @@ class Emulator(Caller):
             async_queue_size=async_queue_size,
             unprocessed_file=str(unprocessed_file) if unprocessed_file is not None else None,
             client_timeout=client_timeout,
+            peers=tuple((peers or {}).items()),
             **kwargs,
         )
         self.server = EmulatorServer(self.config)

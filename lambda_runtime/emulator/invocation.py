@@ -74,6 +74,8 @@ class Invocation:
     received_at: float = field(default_factory=time.time)
     #: 1 for the first attempt; retries of an ``Event`` invocation count up.
     attempt: int = 1
+    #: Its place in a chain of invocations, as recursive loop detection counts it (recursion.py).
+    chain: int = 1
     deadline_ms: int | None = None
     record: InvocationRecord = field(init=False)
     #: Output lines of the runtime attributed to this invocation (for Tail logs and tests).

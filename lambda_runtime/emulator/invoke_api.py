@@ -15,6 +15,7 @@ from aiohttp import web
 from lambda_runtime.emulator.async_queue import AsyncInvoker
 from lambda_runtime.emulator.client_io import SlowCaller, read_body, request_timeout, send
 from lambda_runtime.emulator.config import (
+    ACCOUNT_ID,
     INVOKE_API_VERSION,
     MAX_ASYNC_PAYLOAD,
     MAX_READ_SIZE,
@@ -23,7 +24,15 @@ from lambda_runtime.emulator.config import (
 )
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
 from lambda_runtime.emulator.invocation import Invocation
+from lambda_runtime.emulator.peers import forward
 from lambda_runtime.emulator.pool import Pool
+from lambda_runtime.emulator.recursion import (
+    MAX_CHAIN,
+    RECURSION_MESSAGE,
+    access_denied_message,
+    chained,
+    role_caller,
+)
 from lambda_runtime.emulator.responses import new_trace_id, service_error
 from lambda_runtime.emulator.streams import buffered
 
@@ -100,6 +109,10 @@ class InvokeApi:
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         received_at = time.time()
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        peers = dict(self.config.peers)
+        asked = split_function_ref(request.match_info["function"])[0]
+        if asked in peers and asked != self.config.function_name:
+            return await forward(request, asked, peers)
         refused = self.refuse_before_reading(request, invocation_type)
         if refused is not None:
             return refused
@@ -111,6 +124,12 @@ class InvokeApi:
         if isinstance(found, web.Response):
             return found
         inv = found
+        if inv.chain > MAX_CHAIN:  # a recursive loop: stopped, as Lambda stops it
+            message = RECURSION_MESSAGE.format(count=inv.chain)
+            if invocation_type != "Event":
+                return service_error(400, "RecursiveInvocationException", message)
+            self.async_invoker.stop_recursive(inv, message)
+            return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
         if invocation_type == "DryRun":
             return web.Response(status=204, headers={"X-Amzn-RequestId": inv.request_id})
         if invocation_type == "Event":
@@ -150,6 +169,9 @@ class InvokeApi:
         asked = request.match_info["function"]
         name, qualifier = split_function_ref(asked)
         qualifier = request.query.get("Qualifier", qualifier)
+        if name != config.function_name and role_caller(request.headers.get("Authorization")):
+            message = access_denied_message(config.region, ACCOUNT_ID, config.function_name, name)
+            return service_error(403, "AccessDeniedException", message)
         if name != config.function_name or qualifier not in (None, "$LATEST"):
             arn = config.function_arn.rsplit(":", 1)[0] + f":{name}" + (f":{qualifier}" if qualifier else "")
             return service_error(404, "ResourceNotFoundException", f"Function not found: {arn}")
@@ -198,10 +220,14 @@ class InvokeApi:
             return service_error(400, "InvalidRequestContentException", str(e))
         if self.pool.stopping:
             return service_error(503, "ServiceException", "The emulator is shutting down", kind="Service")
+        from_function = role_caller(request.headers.get("Authorization"))
+        trace_header = request.headers.get("X-Amzn-Trace-Id") or new_trace_id()
+        trace_id, chain = chained(trace_header, config.function_arn, from_function)
         return Invocation(
             payload=payload if payload else b"{}",
             invocation_type=invocation_type,
-            trace_id=request.headers.get("X-Amzn-Trace-Id") or new_trace_id(),
+            trace_id=trace_id,
+            chain=chain,
             client_context=client_context,
             tenant_id=request.headers.get("X-Amz-Tenant-Id") or None,
             hooks=hooks,

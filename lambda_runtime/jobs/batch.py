@@ -28,6 +28,9 @@ class BatchPolicy(NamedTuple):
     # A job cancelled at its own timeout gets this long to stop cleanly; at the invocation's deadline it gets none,
     # because the margin is the reserve for posting and /next.
     cancel_grace_s: float = 0.1
+    # A job that may be handed off and has not started this long before the deadline is sent to Lambda's queue
+    # instead: the time an Invoke call takes, with boto3's retries of a throttle.
+    hand_off_reserve_s: float = 0.25
 
 
 _CONSEQUENCE = {"thread": "cancellation flag set", "process": "its worker process is terminated and replaced"}
@@ -65,6 +68,9 @@ class Batch:
         self.released_at: float | None = None  # on `clock`: when the response was posted and the jobs let go
         self.closed = False
         self.rejected = 0
+        # Jobs to send to Lambda's async queue from the loop thread (send_outgoing), not from a worker: the pool
+        # may be the very thing that is full.
+        self.outgoing: list[Job] = []
         self.changed = threading.Condition()
 
     def defer(
@@ -77,6 +83,7 @@ class Batch:
         name: str | None = None,
         start_now: bool = False,
         executor: str = "thread",
+        parcel: Any = None,
     ) -> Job:
         job = Job(
             fn,
@@ -88,11 +95,16 @@ class Batch:
             name=name,
             executor=executor,
             clock=self.clock,
+            parcel=parcel,
         )
         if executor == "process" and self.processes is None:
             raise ValueError("defer(executor='process'): this runner has no process executor")
         with self.changed:
             refusal = self._refusal(job)
+            if refusal and parcel is not None and not self.closed:  # overflow: Lambda's queue takes it
+                logger.info("deferred job %r goes to the hand-off: %s", job.name, refusal, extra={"job": job.name})
+                self.outgoing.append(job)
+                return job
             if refusal:
                 self.rejected += 1
             else:
@@ -117,7 +129,27 @@ class Batch:
         if len(self.jobs) >= self.policy.max_pending:
             return f"{len(self.jobs)} jobs already pending"
         # The queue shared with other invocations: checked here too, so that the handler hears of it and can act.
-        return self._workers_of(job).full_reason()
+        full = self._workers_of(job).full_reason()
+        if full or job.parcel is None or job.timeout is None:
+            return full
+        left = self.deadline - self.clock() - self.policy.hand_off_reserve_s
+        return (
+            f"its timeout ({job.timeout:g} s) is longer than the time left ({left:.3f} s)" if job.timeout > left else ""
+        )
+
+    def hand_off(self, job: Job) -> bool:
+        """Send `job` (its parcel) right after the response; False once it is posted (send it now, then)."""
+        with self.changed:
+            if self.released or self.closed:
+                return False
+            self.outgoing.append(job)
+            return True
+
+    def take_outgoing(self) -> list[Job]:
+        """The jobs to hand off now (each taken once)."""
+        with self.changed:
+            outgoing, self.outgoing = self.outgoing, []
+            return outgoing
 
     def release(self, handler_failed: bool = False) -> None:
         """The response is posted: start the held jobs (or skip them after a handler error, if so configured)."""
@@ -132,15 +164,31 @@ class Batch:
             if not job.finished:
                 self._submit(job)
 
-    def join(self) -> Summary:
+    def join(self, hand_off: Callable[[list[Job]], None] | None = None) -> Summary:
         """Wait for every job, or its deadline; cancel overdue jobs once, write off the threads of those that stay
-        overdue, and close the batch. Never waits past the batch deadline."""
+        overdue, and close the batch. Never waits past the batch deadline.
+
+        Jobs that may be handed off and have not started `hand_off_reserve_s` before the deadline are passed to
+        `hand_off` then (outside the lock: sending takes an Invoke call), or kept in `outgoing` without one."""
         with self.changed:
             while True:
                 now = self.clock()
-                wake_at = (
-                    [self.deadline] if any(job.started_at is None and not job.finished for job in self.jobs) else []
-                )
+                waiting = [job for job in self.jobs if job.started_at is None and not job.finished]
+                wake_at = [self.deadline] if waiting else []
+                divert_at = self.deadline - self.policy.hand_off_reserve_s
+                if any(job.parcel is not None for job in waiting):
+                    if now >= divert_at:
+                        diverted = self._divert([job for job in waiting if job.parcel is not None])
+                        if hand_off is None:
+                            self.outgoing.extend(diverted)
+                            continue
+                        self.changed.release()
+                        try:
+                            hand_off(diverted)
+                        finally:
+                            self.changed.acquire()
+                        continue
+                    wake_at.append(divert_at)
                 for job in self.jobs:
                     if job.running:
                         wake_at.extend(self._watch(job, now))
@@ -188,7 +236,19 @@ class Batch:
                 for job in self.jobs
                 if job.executor == "process" and job.outcome == "timed_out" and job.deadline > began
             ]
-            return [job for job in self.jobs if job.running or job in queued or job in stopped]
+            unsent, self.outgoing = self.outgoing, []  # hand-offs not sent yet: named as cut short, never silent
+            return [job for job in self.jobs if job.running or job in queued or job in stopped] + unsent
+
+    def _divert(self, jobs: list[Job]) -> list[Job]:
+        """Jobs that will not start in time here: taken off the queue, to go to Lambda's queue instead."""
+        for job in jobs:
+            self._workers_of(job).withdraw([job])
+            job.finish("hand_off_failed")  # until send_outgoing hears the 202; finished: no worker starts it now
+            logger.info(
+                "deferred job %r goes to the hand-off: no worker before the deadline", job.name, extra={"job": job.name}
+            )
+        self.jobs = [job for job in self.jobs if job not in jobs]
+        return jobs
 
     def _withdraw_queued(self) -> list[Job]:
         """Queued, or taken by a worker that has not run it yet: either way it never starts now."""

@@ -15,7 +15,8 @@ CURRENT_JOB: contextvars.ContextVar[Job | None] = contextvars.ContextVar("lambda
 
 # ok | failed | timed_out (ran past its deadline) | not_started (its deadline passed while it waited for a worker)
 # | skipped (the handler failed and LAMBDA_RUNTIME_DEFER_ON_ERROR is false)
-OUTCOMES = ("ok", "failed", "timed_out", "not_started", "skipped")
+# | handed_off (sent to Lambda's async queue: Invoke answered 202) | hand_off_failed (that Invoke failed)
+OUTCOMES = ("ok", "failed", "timed_out", "not_started", "skipped", "handed_off", "hand_off_failed")
 
 
 def current_job() -> Job | None:
@@ -41,6 +42,7 @@ class Job:
         name: str | None = None,
         executor: str = "thread",
         clock: Callable[[], float] = time.monotonic,
+        parcel: Any = None,
     ) -> None:
         check_job(fn, timeout, name, executor)
         self.name = name or default_name(fn)
@@ -55,6 +57,9 @@ class Job:
         self.timeout = timeout
         self.context = contextvars.copy_context()  # the deferring code's context: request id, user ContextVars
         self.clock = clock
+        # A sealed hand-off (handoff/send.py): where the job goes when it cannot run here, or at once if `fn` is
+        # only its registered function.
+        self.parcel = parcel
         self.cancel_event = threading.Event()
         self.on_cancel: list[Callable[[], None]] = []
         self.started_at: float | None = None

@@ -9,12 +9,14 @@ import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import NoReturn
 
 from lambda_runtime.config import Settings
+from lambda_runtime.errors import describe
 from lambda_runtime.jobs.batch import Batch, BatchPolicy, Summary
-from lambda_runtime.jobs.hooks import call_after_jobs_hooks
+from lambda_runtime.jobs.hooks import call_after_jobs_hooks, call_error_hooks
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.processes import ProcessExecutor
 from lambda_runtime.jobs.workers import Workers
@@ -151,9 +153,16 @@ class JobRunner:
     def _drain(self, batch: Batch, handler_failed: bool, streamed_ms: float | None = None) -> None:
         started = self.clock()
         batch.release(handler_failed)
+        # The overflow and the hand-offs asked for are sent at once; each send is bounded by the deadline.
+        handed = hand_off_jobs(batch.take_outgoing(), lambda: batch.deadline - self.clock())
+
+        def hand_off_late(jobs: list[Job]) -> None:  # jobs that would find no worker before the deadline
+            handed.update(hand_off_jobs(jobs, lambda: batch.deadline - self.clock()))
+
         # SIGTERM (main turns it into KeyboardInterrupt) ends join() here: the exit gives the jobs their share of
         # the shutdown budget and names those it cuts short (exits.py).
-        summary = batch.join()
+        summary = batch.join(hand_off_late)
+        summary.counts.update(handed)
         _log_summary(summary, (self.clock() - started) * 1000, streamed_ms)
         self._joined(batch, summary)
         if not summary.still_running:
@@ -177,12 +186,39 @@ class JobRunner:
         )
 
 
+def hand_off_jobs(jobs: list[Job], time_left_s: Callable[[], float]) -> Counter[str]:
+    """Send each job's parcel to Lambda's async queue; a failure is counted and reaches the error hooks."""
+    outcomes: Counter[str] = Counter()
+    if not jobs:
+        return outcomes
+    from lambda_runtime.handoff.send import send  # only when something is handed off
+
+    for job in jobs:
+        try:
+            send(job.parcel, time_left_s())
+        except Exception as error:  # HandOffError, or a bug: either way the job is named and not lost silently
+            job.finish("hand_off_failed")
+            logger.error("deferred job %r was not handed off: %s", job.name, describe(error), extra={"job": job.name})
+            job.context.run(call_error_hooks, job, error)
+        else:
+            job.finish("handed_off")
+            logger.info(
+                "deferred job %r handed off as %s", job.name, job.parcel.job_id, extra={"jobId": job.parcel.job_id}
+            )
+        outcomes[job.outcome] += 1
+    return outcomes
+
+
 def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None = None) -> None:
     counts = summary.counts
+    handed = counts["handed_off"] + counts["hand_off_failed"]
+    # Only functions that hand off see the hand-off counts: every other summary line stays as it was.
+    hand_offs = f"; {counts['handed_off']} handed off, {counts['hand_off_failed']} hand-off failed" if handed else ""
+    hand_off_fields = {"handedOff": counts["handed_off"], "handOffFailed": counts["hand_off_failed"]} if handed else {}
     # A streamed response is "posted" when its last chunk is: the jobs ran after the stream, which took this long.
     streamed = {} if streamed_ms is None else {"streamMs": round(streamed_ms, 3)}
     logger.info(
-        "Deferred jobs: %d ok, %d failed, %d timed out, %d not started, %d rejected, %d skipped; "
+        "Deferred jobs: %d ok, %d failed, %d timed out, %d not started, %d rejected, %d skipped%s; "
         "%.1f ms after the response%s",
         counts["ok"],
         counts["failed"],
@@ -190,6 +226,7 @@ def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None 
         counts["not_started"],
         summary.rejected,
         counts["skipped"],
+        hand_offs,
         elapsed_ms,
         "" if streamed_ms is None else f" (streamed for {streamed_ms:.1f} ms)",
         extra={
@@ -199,6 +236,7 @@ def _log_summary(summary: Summary, elapsed_ms: float, streamed_ms: float | None 
             "notStarted": counts["not_started"],
             "rejected": summary.rejected,
             "skipped": counts["skipped"],
+            **hand_off_fields,
             "postResponseMs": round(elapsed_ms, 3),
             **streamed,
         },

@@ -33,8 +33,8 @@ MUTANTS = {
     ),
     "defer accepted after the invocation is over": (
         "lambda_runtime/context.py",
-        "if self._over:",
-        "if False:",
+        "if self._batch is None and not self._over:",
+        "if self._batch is None:",
         E2E,
     ),
     "an error hook's exception escaping": (

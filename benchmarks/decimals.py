@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lambda_runtime.payloads import encode_result
+from lambda_runtime.invocation.payloads import encode_result
 
 GOAL_RATIO = 3.0
 

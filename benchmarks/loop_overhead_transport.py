@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 
 import requests
 
-from lambda_runtime.transport import lean_session
+from lambda_runtime.api.transport import lean_session
 
 EVENT = b'{"key1": "value1", "key2": "value2", "key3": "value3"}'
 RESULT = b'{"statusCode": 200, "body": "hello"}'

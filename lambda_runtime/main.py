@@ -12,18 +12,18 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import requests
 
-from lambda_runtime.client import RuntimeClient
+from lambda_runtime.api.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.environ import PythonLevelEnviron
 from lambda_runtime.errors import ConfigError, RuntimeApiError, Terminated
-from lambda_runtime.exits import API_GONE, Exit, Trigger, overrun
-from lambda_runtime.handler import Handler, load_handler
+from lambda_runtime.invocation.handler import Handler, load_handler
+from lambda_runtime.invocation.loop import InvocationLoop
+from lambda_runtime.invocation.payloads import error_report
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
-from lambda_runtime.logs import configure_logging, log_failure, unbuffered_output
-from lambda_runtime.loop import InvocationLoop
-from lambda_runtime.payloads import error_report
-from lambda_runtime.stdio import print_whole_lines
+from lambda_runtime.logs.records import configure_logging, log_failure, unbuffered_output
+from lambda_runtime.logs.stdio import print_whole_lines
+from lambda_runtime.serve.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.threads import open_main_thread_signals
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
     # A Python handler that raises interrupts any blocking call of the main thread, the `/next` long poll included:
     # the socket read fails with EINTR and PEP 475 retries it only when the handler returns normally.
     signal.signal(signal.SIGTERM, _terminate)
-    if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (concurrency.py)
+    if settings.max_concurrency:  # Lambda Managed Instances: several invocations at once (serve/managed.py)
         return _serve_concurrently(settings, handler, environ, usable_fd)
     # The one job runner of this mode, and its worker processes: built here, once (the other modes build their own).
     jobs = JobRunner.from_settings(settings, telemetry_fd=usable_fd)
@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
             leave.perform(Trigger("a failed SnapStart phase", failed))
         loop = InvocationLoop(client, handler, settings, jobs, environ)
         if settings.pending_next_fd >= 0:  # this image replaced one that had already asked for the next event
-            from lambda_runtime.restart import PENDING_NEXT_FD, read_pending_next  # only after a restart in place
+            from lambda_runtime.serve.restart import PENDING_NEXT_FD, read_pending_next  # only after a restart in place
 
             environ.pop(PENDING_NEXT_FD, None)
             loop.run_once(read_pending_next(settings.pending_next_fd, settings.runtime_api))
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None, environ: MutableMapping[str, str] | 
 def _serve_concurrently(
     settings: Settings, handler: Handler, environ: MutableMapping[str, str], telemetry_fd: int | None
 ) -> int:
-    from lambda_runtime.concurrency import ManagedInstance
+    from lambda_runtime.serve.managed import ManagedInstance
 
     def new_client() -> RuntimeClient:
         return RuntimeClient(settings.runtime_api, settings.post_timeout_s, lambda: _retry_policy(settings))
@@ -114,7 +114,7 @@ def _serve_concurrently(
 
 
 def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> int:
-    from lambda_runtime.supervisor import Supervisor
+    from lambda_runtime.serve.supervisor import Supervisor
 
     inherited = {**environ, TELEMETRY_FD_VARIABLE: str(telemetry_fd)} if telemetry_fd is not None else environ
     signal.signal(signal.SIGTERM, _terminate)
@@ -127,7 +127,9 @@ def _supervise(settings: Settings, environ: MutableMapping[str, str], telemetry_
 
 
 def _restart_in_place(settings: Settings, environ: MutableMapping[str, str], telemetry_fd: int | None) -> NoReturn:
-    from lambda_runtime.restart import restart_with_next_sent  # imported by the rare restart, not at every cold start
+    from lambda_runtime.serve.restart import (
+        restart_with_next_sent,  # imported by the rare restart, not at every cold start
+    )
 
     # The new image logs where this one does: the descriptor's variable was taken out of `environ` at start.
     inherited = {**environ, TELEMETRY_FD_VARIABLE: str(telemetry_fd)} if telemetry_fd is not None else environ
@@ -139,7 +141,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def _retry_policy(settings: Settings) -> Retrying:
-    from lambda_runtime.retries import retry_policy  # imported on the first failed call, not at every cold start
+    from lambda_runtime.api.retries import retry_policy  # imported on the first failed call, not at every cold start
 
     return retry_policy(settings.retry_attempts, settings.retry_max_delay_s)
 

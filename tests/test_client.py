@@ -9,10 +9,10 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from lambda_runtime.client import RuntimeClient
-from lambda_runtime.context import Invocation
+from lambda_runtime.api.client import RuntimeClient
+from lambda_runtime.api.retries import retry_policy
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
-from lambda_runtime.retries import retry_policy
+from lambda_runtime.invocation.context import Invocation
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 
 INVOCATION = Invocation("req-1", b"{}", CaseInsensitiveDict({"Lambda-Runtime-Invocation-Id": "inv-1"}))
@@ -115,7 +115,7 @@ def test_tenacity_is_imported_only_after_a_failure(api):
     # Cold start: a healthy runtime never pays for the retry machinery's import.
     probe = (
         "import sys\n"
-        "from lambda_runtime.client import RuntimeClient\n"
+        "from lambda_runtime.api.client import RuntimeClient\n"
         "from lambda_runtime.main import _retry_policy, main\n"
         f"client = RuntimeClient({api.address!r}, 5.0, lambda: None)\n"
         "client.next_invocation()\n"

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from lambda_runtime.context import parse_deadline
 from lambda_runtime.errors import InvocationError
+from lambda_runtime.invocation.context import parse_deadline
 
 
 def test_context_has_every_attribute_of_the_official_client(serve):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambda_runtime.errors import InitError
-from lambda_runtime.handler import load_handler
+from lambda_runtime.invocation.handler import load_handler
 from tests.conftest import FUNCTIONS
 
 

@@ -101,7 +101,7 @@ def test_layer_holds_the_runtime_under_python_and_bootstrap_at_its_root(adopted:
         name for name in entries if name.startswith(("python/lambda_runtime/emulator", "python/lambda_runtime/testing"))
     ]
     tag = f"cpython-{adopted['version'].replace('.', '')}"
-    assert f"python/lambda_runtime/__pycache__/loop.{tag}.pyc" in entries
+    assert f"python/lambda_runtime/invocation/__pycache__/loop.{tag}.pyc" in entries
     assert str(adopted["zip"]) in adopted["printed"]
 
 

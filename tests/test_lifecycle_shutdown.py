@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lambda_runtime.lifecycle.extension import NAME
+from lambda_runtime.api.extensions import NAME
 from tests.test_deferred import wait_for_file
 
 EXTENSION_ON = {"LAMBDA_RUNTIME_SHUTDOWN_EXTENSION": "true"}

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from lambda_runtime.logs import REQUEST_ID, configure_logging
+from lambda_runtime.logs.records import REQUEST_ID, configure_logging
 
 RUNTIME = (sys.executable, "-m", "lambda_runtime")
 

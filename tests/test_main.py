@@ -120,13 +120,13 @@ LAZY_MODULES = [
     "lambda_runtime.jobs.frames",  # executor="process" jobs (pickle)
     "lambda_runtime.jobs.worker",
     "lambda_runtime.lifecycle.snapstart",  # AWS_LAMBDA_INITIALIZATION_TYPE=snap-start
-    "lambda_runtime.lifecycle.extension",  # LAMBDA_RUNTIME_SHUTDOWN_EXTENSION
-    "lambda_runtime.concurrency",  # AWS_LAMBDA_MAX_CONCURRENCY
-    "lambda_runtime.supervisor",
-    "lambda_runtime.json_logs",  # AWS_LAMBDA_LOG_FORMAT=JSON
-    "lambda_runtime.telemetry_log",  # Lambda's telemetry descriptor
-    "lambda_runtime.retries",  # the first failed Runtime API call
-    "lambda_runtime.restart",  # a restart in place
+    "lambda_runtime.api.extensions",  # LAMBDA_RUNTIME_SHUTDOWN_EXTENSION
+    "lambda_runtime.serve.managed",  # AWS_LAMBDA_MAX_CONCURRENCY
+    "lambda_runtime.serve.supervisor",
+    "lambda_runtime.logs.json_format",  # AWS_LAMBDA_LOG_FORMAT=JSON
+    "lambda_runtime.logs.telemetry",  # Lambda's telemetry descriptor
+    "lambda_runtime.api.retries",  # the first failed Runtime API call
+    "lambda_runtime.serve.restart",  # a restart in place
     "tenacity",
     "pythonjsonlogger",
 ]

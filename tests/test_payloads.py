@@ -9,7 +9,7 @@ from collections import namedtuple
 import pytest
 
 from lambda_runtime.errors import FunctionError, InvocationError
-from lambda_runtime.payloads import as_official_client_reads, decode_event, encode_result, error_report
+from lambda_runtime.invocation.payloads import as_official_client_reads, decode_event, encode_result, error_report
 
 
 def test_decimals_are_exact_and_strings_that_look_like_placeholders_are_untouched():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
-from lambda_runtime.stdio import OUTPUT_LOCK, WholeLines, write_record
+from lambda_runtime.logs.stdio import OUTPUT_LOCK, WholeLines, write_record
 
 
 class Recording(io.StringIO):

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-from lambda_runtime.streaming import Stream, StreamingResponse, open_stream
+from lambda_runtime.invocation.streaming import Stream, StreamingResponse, open_stream
 
 
 def _events(emu, payload):

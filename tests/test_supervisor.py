@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
-from lambda_runtime.supervisor import shares
+from lambda_runtime.serve.supervisor import shares
 from tests.conftest import FUNCTIONS
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 

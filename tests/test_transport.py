@@ -13,7 +13,7 @@ from types import TracebackType
 import pytest
 import requests
 
-from lambda_runtime.transport import USER_AGENT, KeepAliveAdapter, lean_session
+from lambda_runtime.api.transport import USER_AGENT, KeepAliveAdapter, lean_session
 
 pytestmark = pytest.mark.timeout(30)
 

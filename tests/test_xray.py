@@ -9,8 +9,8 @@ import traceback
 from awslambdaric.bootstrap import make_xray_fault
 
 from lambda_runtime.errors import InvocationError
-from lambda_runtime.payloads import error_report
-from lambda_runtime.xray import MAX_CAUSE_BYTES, xray_cause
+from lambda_runtime.invocation.payloads import error_report
+from lambda_runtime.invocation.xray import MAX_CAUSE_BYTES, xray_cause
 
 
 def _nested(depth: int) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import EnvelopeRejected, FunctionError
-from lambda_runtime.handler import Handler
 from lambda_runtime.handoff.current import CURRENT_HAND_OFF, HandOff
 from lambda_runtime.handoff.envelope import Envelope, carries_envelope, unseal
 from lambda_runtime.handoff.registry import JOBS
+from lambda_runtime.invocation.handler import Handler
 
 logger = logging.getLogger("lambda_runtime.hand_off")
 

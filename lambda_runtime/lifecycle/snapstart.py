@@ -27,10 +27,10 @@ from typing import Any
 
 import requests
 
-from lambda_runtime.client import RuntimeClient
+from lambda_runtime.api.client import RuntimeClient
 from lambda_runtime.errors import RuntimeApiError, Terminated
+from lambda_runtime.invocation.payloads import error_report
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.payloads import error_report
 
 logger = logging.getLogger("lambda_runtime")
 

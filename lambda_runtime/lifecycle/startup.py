@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lambda_runtime.client import RuntimeClient
+from lambda_runtime.api.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.shutdown import BUDGET_EXTERNAL_EXTENSION_S, BUDGET_INTERNAL_EXTENSION_S
@@ -56,7 +56,7 @@ def before_first_event(settings: Settings, client: RuntimeClient, jobs: JobRunne
     if settings.shutdown_extension and snap_start:  # its thread's connection would cross the snapshot
         logger.warning("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION is ignored with SnapStart")
     elif settings.shutdown_extension:
-        from lambda_runtime.lifecycle.extension import register_shutdown_extension
+        from lambda_runtime.api.extensions import register_shutdown_extension
 
         register_shutdown_extension(settings.runtime_api)
     if snap_start:

@@ -17,12 +17,12 @@ from typing import Any
 from requests.structures import CaseInsensitiveDict
 
 from lambda_runtime.config import Settings
-from lambda_runtime.context import Invocation
-from lambda_runtime.exits import Exit, overrun
+from lambda_runtime.invocation.context import Invocation
+from lambda_runtime.invocation.loop import InvocationLoop
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import shutdown_budget_s
-from lambda_runtime.logs import set_levels
-from lambda_runtime.loop import InvocationLoop
+from lambda_runtime.logs.records import set_levels
+from lambda_runtime.serve.exits import Exit, overrun
 from lambda_runtime.testing.clock import SimulatedClock
 from lambda_runtime.testing.invocation import LocalInvocation, Recorder, replace_process
 from lambda_runtime.testing.logbook import LogBook

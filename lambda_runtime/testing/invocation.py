@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lambda_runtime.client import RuntimeClient
-from lambda_runtime.context import Invocation, LambdaContext
+from lambda_runtime.api.client import RuntimeClient
+from lambda_runtime.invocation.context import Invocation, LambdaContext
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.testing.clock import SimulatedClock
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 
     from tenacity import Retrying
 
-    from lambda_runtime.loop import InvocationLoop
-    from lambda_runtime.transport import StreamBody
+    from lambda_runtime.api.transport import StreamBody
+    from lambda_runtime.invocation.loop import InvocationLoop
 
 
 _REAL_GRACE_S = 2.0

@@ -13,10 +13,10 @@ import threading
 import time
 from collections import defaultdict
 
-from lambda_runtime.logs import QuietHandler, RequestIdFilter, TextFormatter
+from lambda_runtime.logs.records import QuietHandler, RequestIdFilter, TextFormatter
 from lambda_runtime.threads import start_thread
 
-_HEADER = 16  # a telemetry frame: type (4 bytes), length (4), timestamp (8), then the message (telemetry_log.py)
+_HEADER = 16  # a telemetry frame: type (4 bytes), length (4), timestamp (8), then the message (logs/telemetry.py)
 
 
 class LogBook(QuietHandler):
@@ -26,7 +26,7 @@ class LogBook(QuietHandler):
         super().__init__()
         self.addFilter(RequestIdFilter())
         if log_format == "JSON":
-            from lambda_runtime.json_logs import LambdaJsonFormatter
+            from lambda_runtime.logs.json_format import LambdaJsonFormatter
 
             self.setFormatter(LambdaJsonFormatter())
         else:

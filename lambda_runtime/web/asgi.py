@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from lambda_runtime.errors import DeferRejected, InvocationError
-from lambda_runtime.streaming import StreamingResponse
+from lambda_runtime.invocation.streaming import StreamingResponse
 from lambda_runtime.web.cycle import HttpCycle
 from lambda_runtime.web.eventloop import LoopThread, shared_loop
 from lambda_runtime.web.events import HttpRequest, read_event

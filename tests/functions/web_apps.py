@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse
 
 from lambda_runtime import current_job
-from lambda_runtime.logs import REQUEST_ID
+from lambda_runtime.logs.records import REQUEST_ID
 from lambda_runtime.web import asgi, wsgi
 
 WAIT = 30.0

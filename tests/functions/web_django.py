@@ -8,7 +8,7 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.urls import path
 
-from lambda_runtime.logs import REQUEST_ID
+from lambda_runtime.logs.records import REQUEST_ID
 from lambda_runtime.web import wsgi
 
 settings.configure(

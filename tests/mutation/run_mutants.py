@@ -32,7 +32,7 @@ MUTANTS = {
         UNIT + E2E,
     ),
     "defer accepted after the invocation is over": (
-        "lambda_runtime/context.py",
+        "lambda_runtime/invocation/context.py",
         "if self._batch is None and not self._over:",
         "if self._batch is None:",
         E2E,

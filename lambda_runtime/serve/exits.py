@@ -42,7 +42,7 @@ from lambda_runtime.errors import Terminated
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.phase import JobRunner, exit_now, flush_output
 from lambda_runtime.lifecycle.shutdown import run_shutdown_hooks_within
-from lambda_runtime.logs import REQUEST_ID
+from lambda_runtime.logs.records import REQUEST_ID
 
 logger = logging.getLogger("lambda_runtime")
 

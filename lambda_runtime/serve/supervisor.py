@@ -2,7 +2,7 @@
 
 With `LAMBDA_RUNTIME_WORKER_PROCESSES=P` (P > 1) and `AWS_LAMBDA_MAX_CONCURRENCY=N`, this process imports nothing
 of the function: it starts P copies of the runtime, each serving its share of the N slots on threads
-(concurrency.py), and replaces any that exits, so a crash of one leaves the others serving. Each copy does its own
+(serve/managed.py), and replaces any that exits, so a crash of one leaves the others serving. Each copy does its own
 init, as awslambdaric 4.x's processes do (the second `/init/error` gets 403, which main.py ignores).
 
 Plain `subprocess` children: no `multiprocessing` queue, pool or semaphore, so no `/dev/shm` is needed (Lambda has

@@ -12,9 +12,9 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from lambda_runtime.errors import FunctionError, InvocationError, describe
-from lambda_runtime.xray import xray_cause
+from lambda_runtime.invocation.xray import xray_cause
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # lambda_runtime/, not invocation/
 
 
 def decode_event(body: bytes, content_type: str | None) -> Any:

@@ -2,7 +2,7 @@
 
 A thread or deferred job started with a copy of the invocation's context keeps logging that invocation's id, even
 after the loop has moved on to the next event. One record is one CloudWatch event: a frame on the telemetry
-descriptor when Lambda provides one (telemetry_log.py), otherwise one line.
+descriptor when Lambda provides one (logs/telemetry.py), otherwise one line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-from lambda_runtime.stdio import write_record
+from lambda_runtime.logs.stdio import write_record
 
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
 TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
@@ -166,7 +166,7 @@ def configure_logging(
     """
     handler: logging.Handler
     if telemetry_fd is not None:
-        from lambda_runtime.telemetry_log import FramedHandler
+        from lambda_runtime.logs.telemetry import FramedHandler
 
         handler = FramedHandler(telemetry_fd, log_format == "JSON", per_level=log_format == "JSON" or bool(log_level))
     else:
@@ -174,7 +174,7 @@ def configure_logging(
     handler.addFilter(RequestIdFilter())
     if log_format == "JSON":
         # Imported here so a function logging Text never pays for python-json-logger at cold start.
-        from lambda_runtime.json_logs import LambdaJsonFormatter
+        from lambda_runtime.logs.json_format import LambdaJsonFormatter
 
         handler.setFormatter(LambdaJsonFormatter())
     else:

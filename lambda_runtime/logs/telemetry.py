@@ -15,7 +15,7 @@ import logging
 import os
 import time
 
-from lambda_runtime.logs import QuietHandler
+from lambda_runtime.logs.records import QuietHandler
 
 # awslambdaric's frame types: 0xA55A0000 | level bits | format bit (1 = Text, 0 = JSON).
 _LEVEL_BITS = {logging.NOTSET: 0x00, logging.DEBUG: 0x08, logging.INFO: 0x0C, logging.WARNING: 0x10}

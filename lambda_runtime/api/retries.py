@@ -19,7 +19,7 @@ from tenacity import (
     wait_random,
 )
 
-from lambda_runtime.client import is_transient
+from lambda_runtime.api.client import is_transient
 
 logger = logging.getLogger("lambda_runtime.client")
 

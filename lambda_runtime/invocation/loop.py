@@ -8,15 +8,15 @@ from collections.abc import MutableMapping
 
 import requests
 
-from lambda_runtime.client import RuntimeClient
+from lambda_runtime.api.client import RuntimeClient
 from lambda_runtime.config import Settings
-from lambda_runtime.context import Invocation, LambdaContext, parse_deadline
 from lambda_runtime.errors import FunctionError, InvocationError, RuntimeApiError, Terminated
-from lambda_runtime.handler import Handler
+from lambda_runtime.invocation.context import Invocation, LambdaContext, parse_deadline
+from lambda_runtime.invocation.handler import Handler
+from lambda_runtime.invocation.payloads import decode_event, encode_result, error_report
+from lambda_runtime.invocation.streaming import Stream, open_stream, post_stream
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.logs import log_failure, set_request_id
-from lambda_runtime.payloads import decode_event, encode_result, error_report
-from lambda_runtime.streaming import Stream, open_stream, post_stream
+from lambda_runtime.logs.records import log_failure, set_request_id
 
 logger = logging.getLogger("lambda_runtime")
 

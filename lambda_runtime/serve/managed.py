@@ -32,17 +32,17 @@ from typing import NoReturn
 
 import requests
 
-from lambda_runtime.client import RuntimeClient
+from lambda_runtime.api.client import RuntimeClient
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import RuntimeApiError
-from lambda_runtime.exits import API_GONE, Exit, Trigger, overrun
-from lambda_runtime.handler import Handler
+from lambda_runtime.invocation.handler import Handler
+from lambda_runtime.invocation.loop import InvocationLoop
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.hooks import AFTER_JOBS_HOOKS
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import shutdown_budget_s
-from lambda_runtime.logs import serve_concurrently
-from lambda_runtime.loop import InvocationLoop
+from lambda_runtime.logs.records import serve_concurrently
+from lambda_runtime.serve.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.threads import start_thread
 
 logger = logging.getLogger("lambda_runtime")

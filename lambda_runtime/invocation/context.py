@@ -15,7 +15,7 @@ from lambda_runtime.errors import DeferRejected, InvocationError
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.job import Job, check_job, default_name
 from lambda_runtime.jobs.phase import JobRunner
-from lambda_runtime.logs import current_trace_id
+from lambda_runtime.logs.records import current_trace_id
 
 if TYPE_CHECKING:
     from lambda_runtime.handoff.send import Parcel
@@ -212,7 +212,7 @@ class LambdaContext:
         """Write `message` as is: one frame on Lambda's telemetry descriptor when there is one, else to stdout."""
         for handler in logging.getLogger().handlers:
             write_raw = getattr(handler, "write_raw", None)
-            if write_raw is not None:  # FramedHandler (telemetry_log.py), as awslambdaric looks for its log sink
+            if write_raw is not None:  # FramedHandler (logs/telemetry.py), as awslambdaric looks for its log sink
                 write_raw(str(message))
                 return
         sys.stdout.write(str(message))

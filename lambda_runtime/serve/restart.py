@@ -19,11 +19,11 @@ from typing import NoReturn
 
 from requests.structures import CaseInsensitiveDict
 
-from lambda_runtime.client import API_VERSION
-from lambda_runtime.context import Invocation
+from lambda_runtime.api.client import API_VERSION
+from lambda_runtime.api.transport import USER_AGENT
 from lambda_runtime.errors import RuntimeApiError
+from lambda_runtime.invocation.context import Invocation
 from lambda_runtime.jobs.phase import flush_output
-from lambda_runtime.transport import USER_AGENT
 
 PENDING_NEXT_FD = "_LAMBDA_RUNTIME_PENDING_NEXT_FD"
 _DROPPED = ("_X_AMZN_TRACE_ID", PENDING_NEXT_FD)  # per invocation or per process: never for the new image

@@ -7,9 +7,10 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import DeferRejected, InvocationError
 from lambda_runtime.jobs.batch import Batch
@@ -25,32 +26,6 @@ _UNMARSHAL = "Runtime.LambdaContextUnmarshalError"
 _ENDING = threading.Lock()
 # Lambda's longest timeout is 15 minutes; a deadline much further out is a corrupt header, not a long invocation.
 _LONGEST_DEADLINE_MS = 16 * 60 * 1000
-
-
-class Invocation(NamedTuple):
-    """What `/next` delivered: the event bytes and the headers that describe it."""
-
-    request_id: str
-    body: bytes
-    headers: Mapping[str, str]  # case-insensitive, as requests delivers them
-
-    def header(self, name: str) -> str | None:
-        """The header's value, its raw bytes read as UTF-8 (as awslambdaric's native client reads them).
-
-        HTTP clients hand header bytes over as Latin-1 text; a value that is not valid UTF-8 is kept as it came.
-        """
-        value = self.headers.get(name)
-        if value is None or value.isascii():
-            return value
-        try:
-            return value.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            return value
-
-    @property
-    def tenant_id(self) -> str | None:
-        """The tenant of a multi-tenant function; None when the header is absent or empty, as awslambdaric has it."""
-        return self.header("Lambda-Runtime-Aws-Tenant-Id") or None
 
 
 class CognitoIdentity(NamedTuple):

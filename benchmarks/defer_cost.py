@@ -17,8 +17,9 @@ from tqdm import tqdm
 
 from benchmarks.profiles import Profile
 from benchmarks.stats import summarize
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.config import Settings
-from lambda_runtime.invocation.context import Invocation, LambdaContext
+from lambda_runtime.invocation.context import LambdaContext
 from lambda_runtime.jobs.phase import JobRunner
 
 

@@ -10,9 +10,9 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from lambda_runtime.api.client import RuntimeClient
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.api.retries import retry_policy
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
-from lambda_runtime.invocation.context import Invocation
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 
 INVOCATION = Invocation("req-1", b"{}", CaseInsensitiveDict({"Lambda-Runtime-Invocation-Id": "inv-1"}))

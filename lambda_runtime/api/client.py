@@ -10,9 +10,9 @@ from urllib.parse import quote
 import requests
 from requests.structures import CaseInsensitiveDict
 
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.api.transport import StreamBody, lean_session
 from lambda_runtime.errors import RuntimeApiError, RuntimeApiServerError
-from lambda_runtime.invocation.context import Invocation
 
 if TYPE_CHECKING:
     from tenacity import Retrying

@@ -9,9 +9,10 @@ from collections.abc import MutableMapping
 import requests
 
 from lambda_runtime.api.client import RuntimeClient
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.config import Settings
 from lambda_runtime.errors import FunctionError, InvocationError, RuntimeApiError, Terminated
-from lambda_runtime.invocation.context import Invocation, LambdaContext, parse_deadline
+from lambda_runtime.invocation.context import LambdaContext, parse_deadline
 from lambda_runtime.invocation.handler import Handler
 from lambda_runtime.invocation.payloads import decode_event, encode_result, error_report
 from lambda_runtime.invocation.streaming import Stream, open_stream, post_stream

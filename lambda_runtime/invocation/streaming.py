@@ -20,8 +20,8 @@ from typing import Any
 import requests
 
 from lambda_runtime.api.client import RuntimeClient
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.errors import FunctionError, InvocationError, RuntimeApiError, Terminated
-from lambda_runtime.invocation.context import Invocation
 from lambda_runtime.invocation.payloads import error_report
 
 logger = logging.getLogger("lambda_runtime")

@@ -20,9 +20,9 @@ from typing import NoReturn
 from requests.structures import CaseInsensitiveDict
 
 from lambda_runtime.api.client import API_VERSION
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.api.transport import USER_AGENT
 from lambda_runtime.errors import RuntimeApiError
-from lambda_runtime.invocation.context import Invocation
 from lambda_runtime.jobs.phase import flush_output
 
 PENDING_NEXT_FD = "_LAMBDA_RUNTIME_PENDING_NEXT_FD"

@@ -16,8 +16,8 @@ from typing import Any
 
 from requests.structures import CaseInsensitiveDict
 
+from lambda_runtime.api.invocation import Invocation
 from lambda_runtime.config import Settings
-from lambda_runtime.invocation.context import Invocation
 from lambda_runtime.invocation.loop import InvocationLoop
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import shutdown_budget_s

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from lambda_runtime.api.client import RuntimeClient
-from lambda_runtime.invocation.context import Invocation, LambdaContext
+from lambda_runtime.api.invocation import Invocation
+from lambda_runtime.invocation.context import LambdaContext
 from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.testing.clock import SimulatedClock

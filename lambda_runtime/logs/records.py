@@ -2,7 +2,7 @@
 
 A thread or deferred job started with a copy of the invocation's context keeps logging that invocation's id, even
 after the loop has moved on to the next event. One record is one CloudWatch event: a frame on the telemetry
-descriptor when Lambda provides one (logs/telemetry.py), otherwise one line.
+descriptor when Lambda provides one (telemetry.py), otherwise one line (configure.py chooses).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import Any
 
 from lambda_runtime.logs.stdio import write_record
 
@@ -153,41 +153,3 @@ class LineHandler(QuietHandler, logging.StreamHandler):  # type: ignore[type-arg
             write_record(self.stream, line)  # never in the middle of a line the function prints (stdio.py)
         except Exception:
             self.handleError(record)
-
-
-def configure_logging(
-    log_format: str, log_level: str, stream: TextIO, telemetry_fd: int | None = None
-) -> logging.Handler:
-    """Send the root logger to `stream` (or to frames on `telemetry_fd`) and return the handler installed.
-
-    An empty `log_level` leaves the root logger at Python's default, WARNING, as awslambdaric does when
-    `AWS_LAMBDA_LOG_LEVEL` is unset, so libraries' INFO lines stay silent; the runtime's own INFO lines (the
-    deferred jobs' summary) still show. A level that is set applies to every logger alike.
-    """
-    handler: logging.Handler
-    if telemetry_fd is not None:
-        from lambda_runtime.logs.telemetry import FramedHandler
-
-        handler = FramedHandler(telemetry_fd, log_format == "JSON", per_level=log_format == "JSON" or bool(log_level))
-    else:
-        handler = LineHandler(stream)
-    handler.addFilter(RequestIdFilter())
-    if log_format == "JSON":
-        # Imported here so a function logging Text never pays for python-json-logger at cold start.
-        from lambda_runtime.logs.json_format import LambdaJsonFormatter
-
-        handler.setFormatter(LambdaJsonFormatter())
-    else:
-        handler.setFormatter(TextFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    set_levels(log_level)
-    return handler
-
-
-def set_levels(log_level: str) -> None:
-    """The root logger at `log_level` (WARNING if ""), the runtime's own INFO lines shown either way."""
-    logging.getLogger().setLevel(log_level or logging.WARNING)
-    _logger.setLevel(logging.NOTSET if log_level else logging.INFO)

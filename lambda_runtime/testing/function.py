@@ -21,7 +21,7 @@ from lambda_runtime.config import Settings
 from lambda_runtime.invocation.loop import InvocationLoop
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import shutdown_budget_s
-from lambda_runtime.logs.records import set_levels
+from lambda_runtime.logs.configure import set_levels
 from lambda_runtime.serve.exits import Exit, overrun
 from lambda_runtime.testing.clock import SimulatedClock
 from lambda_runtime.testing.invocation import LocalInvocation, Recorder, replace_process

@@ -21,7 +21,8 @@ from lambda_runtime.invocation.loop import InvocationLoop
 from lambda_runtime.invocation.payloads import error_report
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import before_first_event, log_gil_state, shutdown_budget_s
-from lambda_runtime.logs.records import configure_logging, log_failure, unbuffered_output
+from lambda_runtime.logs.configure import configure_logging
+from lambda_runtime.logs.records import log_failure, unbuffered_output
 from lambda_runtime.logs.stdio import print_whole_lines
 from lambda_runtime.serve.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.threads import open_main_thread_signals

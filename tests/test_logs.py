@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from lambda_runtime.logs.records import REQUEST_ID, configure_logging
+from lambda_runtime.logs.configure import configure_logging
+from lambda_runtime.logs.records import REQUEST_ID
 
 RUNTIME = (sys.executable, "-m", "lambda_runtime")
 

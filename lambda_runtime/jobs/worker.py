@@ -21,7 +21,8 @@ from lambda_runtime.errors import Terminated, describe
 from lambda_runtime.jobs.call import call, log_failure
 from lambda_runtime.jobs.frames import read_frame, write_frame
 from lambda_runtime.jobs.job import CURRENT_JOB, Job
-from lambda_runtime.logs.records import configure_logging, set_request_id, unbuffered_output
+from lambda_runtime.logs.configure import configure_logging
+from lambda_runtime.logs.records import set_request_id, unbuffered_output
 from lambda_runtime.logs.stdio import print_whole_lines
 from lambda_runtime.threads import open_main_thread_signals
 

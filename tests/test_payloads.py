@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import decimal
 import json
+import os
 from collections import namedtuple
 
 import pytest
 
+import lambda_runtime
 from lambda_runtime.errors import FunctionError, InvocationError
-from lambda_runtime.invocation.payloads import as_official_client_reads, decode_event, encode_result, error_report
+from lambda_runtime.invocation.payloads import (
+    as_official_client_reads,
+    decode_event,
+    encode_result,
+    error_report,
+    user_frames,
+)
+
+PACKAGE_DIR = os.path.dirname(os.path.abspath(lambda_runtime.__file__))
 
 
 def test_decimals_are_exact_and_strings_that_look_like_placeholders_are_untouched():
@@ -108,3 +118,20 @@ def test_results_are_converted_without_copying_what_does_not_change():
     assert converted["keep"] is nested["keep"] and nested["p"][0] == (1, b"\xc3\xa9")  # the handler's value unchanged
     assert encode_result({b"k": 1, float("nan"): 2, float("-inf"): 3})[0] == b'{"k":1,"NaN":2,"-Infinity":3}'
     assert encode_result(["\ud800"])[0] == b'["\\ud800"]'
+
+
+@pytest.mark.parametrize(
+    "runtime_file", ["main.py", os.path.join("invocation", "loop.py"), os.path.join("jobs", "job.py")]
+)
+def test_a_traceback_leaves_out_the_runtime_s_frames_from_any_folder_of_the_package(runtime_file):
+    def user_code():
+        raise ValueError("from the handler")
+
+    # A frame whose code lives in the runtime's package (as main.py calling the handler at init), then user code.
+    calling = compile("user_code()", os.path.join(PACKAGE_DIR, runtime_file), "exec")
+    try:
+        exec(calling, {"user_code": user_code})
+    except ValueError as error:
+        assert error.__traceback__ is not None
+        traceback_from_the_runtime_on = error.__traceback__.tb_next
+    assert [frame.name for frame in user_frames(traceback_from_the_runtime_on)] == ["user_code"]

@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("before the first event and after the last", {"lifecycle"}),
     ("one event, from /next to the posted response", {"invocation"}),
     ("deferred jobs", {"jobs"}),
+    ("hand-off: deferred work sent to Lambda's own async queue", {"handoff"}),
     ("the Runtime and Extensions APIs on the wire | where logs go", {"api", "logs"}),
     ("settings, the environment, threads", {"config", "environ", "threads"}),
     ("the error hierarchy", {"errors"}),

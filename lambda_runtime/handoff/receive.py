@@ -21,7 +21,9 @@ from lambda_runtime.errors import EnvelopeRejected, FunctionError
 from lambda_runtime.handoff.current import CURRENT_HAND_OFF, HandOff
 from lambda_runtime.handoff.envelope import Envelope, carries_envelope, unseal
 from lambda_runtime.handoff.registry import JOBS
-from lambda_runtime.invocation.handler import Handler
+
+# The shape of a handler (invocation/handler.py has the same alias): this layer sits below the invocation layer.
+Handler = Callable[[Any, Any], Any]
 
 logger = logging.getLogger("lambda_runtime.hand_off")
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from importlib import metadata
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
+from lambda_runtime.emulator.durable import DurableUnavailable
 from lambda_runtime.emulator.server import EmulatorServer
 
 logger = logging.getLogger("lambda_runtime.emulator")
@@ -207,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--on-failure", metavar="PATH", help="append failed Event invocation records to this file")
     serve.add_argument("--on-success", metavar="PATH", help="append successful Event invocation records to this file")
     serve.add_argument(
+        "--durable",
+        action="store_true",
+        help="durable functions: run AWS's local durable execution service beside the emulator (the [durable] "
+        "extra); an Invoke starts a durable execution, the runtime checkpoints here",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
@@ -289,12 +296,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             keep_records=args.keep_records,
             async_queue_size=args.async_queue_size,
             unprocessed_file=args.unprocessed_file,
+            durable=args.durable,
         )
     except ValueError as e:
         print(f"lambda-runtime: error: {e}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(config))
+    except DurableUnavailable as e:
+        print(f"lambda-runtime: error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             print(

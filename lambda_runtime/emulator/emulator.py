@@ -87,6 +87,7 @@ class Emulator(Caller):
         keep_records: int = 10_000,
         async_queue_size: int = 100_000,
         unprocessed_file: str | None = None,
+        durable: bool = False,
     ) -> None:
         super().__init__()
         kwargs: dict[str, Any] = {}
@@ -124,6 +125,7 @@ class Emulator(Caller):
             keep_records=keep_records,
             async_queue_size=async_queue_size,
             unprocessed_file=str(unprocessed_file) if unprocessed_file is not None else None,
+            durable=durable,
             **kwargs,
         )
         self.server = EmulatorServer(self.config)

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from lambda_runtime.emulator.async_queue import AsyncInvoker
 from lambda_runtime.emulator.config import MAX_READ_SIZE, EmulatorConfig
+from lambda_runtime.emulator.durable import DurableApi
 from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.extensions_api import ExtensionsApi
 from lambda_runtime.emulator.invoke_api import InvokeApi
@@ -54,7 +55,8 @@ class EmulatorServer:
         self.async_invoker = AsyncInvoker(config, self.pool, self.store)
         self.runtime = (LmiRuntimeApi if managed else RuntimeApi)(config, self.pool, self.ledger, self._env_for)
         self.extensions = ExtensionsApi(config, self._env_for)
-        self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
+        self.durable = DurableApi(config)
+        self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults, self.durable)
         self.stream_api = StreamApi(self.invoke_api)
         #: Faults for every invocation without an ``X-Emulator-Faults`` header (``Emulator.inject_faults``).
         self.default_faults: Mapping[str, Any] | None = None
@@ -96,6 +98,7 @@ class EmulatorServer:
         self.extensions.add_routes(app)
         self.invoke_api.add_routes(app)
         self.stream_api.add_routes(app)
+        self.durable.add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         try:
@@ -109,6 +112,11 @@ class EmulatorServer:
             raise
         self.port = int(self._runner.addresses[0][1])
         self.env.runtime_api = self._open_runtime_port(self.env)
+        try:
+            await self.durable.start(self.url)
+        except BaseException:
+            await self.stop()
+            raise
         logger.info(
             "emulator listening on %s: function %s, handler %s, timeout %s s, memory %d MB, concurrency %d",
             self.url,
@@ -155,6 +163,7 @@ class EmulatorServer:
         self._stopping = True
         try:
             await self.async_invoker.stop()
+            await self.durable.stop()
             await self.pool.stop()
             for server in self._runtime_servers:
                 server.close()

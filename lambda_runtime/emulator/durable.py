@@ -91,7 +91,7 @@ class DurableRunner:
         if not runner_installed():
             raise DurableUnavailable(
                 f"--durable needs AWS's durable execution testing SDK ({RUNNER_MODULE}): "
-                "pip install 'lambda-runtime[durable]' (Python 3.11 or later)"
+                "install the lambda-runtime[durable] extra (Python 3.11 or later)"
             )
         host = "127.0.0.1"
         port = _free_port(host)  # the runner cannot say which port it took for 0; this one is free a moment ago
@@ -150,6 +150,9 @@ class DurableApi:
         self.config = config
         self.runner = DurableRunner(config) if config.durable else None
         self._session: aiohttp.ClientSession | None = None
+        # Set once the runner answers: the Invoke API port accepts requests before (its URL is the runner's Lambda
+        # endpoint), and a request that comes early waits for the service rather than failing.
+        self._ready = asyncio.Event()
         self._warned = False
 
     def add_routes(self, app: web.Application) -> None:
@@ -161,6 +164,7 @@ class DurableApi:
         # No total timeout: a synchronous start waits for its execution (the runner's execution timeout bounds it).
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_connect=5))
         await self.runner.start(lambda_endpoint)
+        self._ready.set()
 
     async def stop(self) -> None:
         if self._session is not None:
@@ -174,8 +178,10 @@ class DurableApi:
         return self.runner is not None and request.headers.get(RUNNER_INVOKE_HEADER, "").lower() != "true"
 
     async def durable_api(self, request: web.Request) -> web.StreamResponse:
-        if self.runner is None or self._session is None:
+        if self.runner is None:
             return self._not_served(request)
+        await self._ready.wait()
+        assert self._session is not None
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
         async with self._session.request(
@@ -197,6 +203,7 @@ class DurableApi:
 
     async def invoke(self, request: web.Request, invocation_type: str, payload: bytes) -> web.Response:
         """Start an execution with ``payload`` as its input; for ``RequestResponse``, answer with its outcome."""
+        await self._ready.wait()
         assert self.runner is not None and self._session is not None
         name = request.headers.get("X-Amz-Durable-Execution-Name") or str(uuid.uuid4())
         synchronous = invocation_type == "RequestResponse"

@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FUNCTION ?= examples/background_tasks
 ARCH ?= x86_64
-PYTHON_VERSION ?= 3.12
+PYTHON_VERSION ?= 3.13
 STAMP := $(VENV)/.installed
 MIN_PYTHON := 3.10
 # What goes into the new .venv (tests/test_makefile.py swaps it for `true` / `false` to spare a minute of pip).

@@ -1,7 +1,7 @@
 """Build a Lambda deployment zip: function code + lambda_runtime + its dependencies + bootstrap at the root.
 
-    python deploy/package.py examples/background_tasks [--arch x86_64|arm64] [--python-version 3.12]
-    python deploy/package.py --layer [--arch x86_64|arm64] [--python-version 3.12]
+    python deploy/package.py examples/background_tasks [--arch x86_64|arm64] [--python-version 3.13]
+    python deploy/package.py --layer [--arch x86_64|arm64] [--python-version 3.13]
 
 With --layer, a Lambda layer instead: lambda_runtime and its dependencies under python/, bootstrap at the root.
 
@@ -65,7 +65,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "root (/opt/bootstrap once deployed; a function adopts it with AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap)",
     )
     parser.add_argument("--arch", default="x86_64", help="x86_64 or arm64 (the function's architecture)")
-    parser.add_argument("--python-version", default="3.12", help="the Lambda Python version, e.g. 3.12")
+    parser.add_argument("--python-version", default="3.13", help="the Lambda Python version, e.g. 3.13")
     out = parser.add_mutually_exclusive_group()
     out.add_argument(
         "--output",

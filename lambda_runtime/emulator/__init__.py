@@ -94,6 +94,10 @@ Behaviour
   ``--report-file`` (JSON lines, all of them). In memory, the latest ``keep_records`` (10,000) records
   with their output, and ten times as many output lines: memory stays bounded. Times are
   ``time.time()`` epoch seconds. ``throttles()``: how many 429s were answered.
+- Durable functions (``durable=True`` / ``--durable``, the ``durable`` extra): AWS's local durable execution service
+  runs as a child process; a caller's Invoke starts an execution (``X-Amz-Durable-Execution-Arn``), the runtime's
+  ``AWS_ENDPOINT_URL_LAMBDA`` is the emulator, which passes ``/2025-12-01/...`` on to the service. Without it those
+  routes answer a JSON error naming the option (see :mod:`lambda_runtime.emulator.durable`).
 - Test hooks (``test_hooks=True`` / ``--test-hooks`` only), see :mod:`lambda_runtime.emulator.hooks`:
   ``X-Emulator-Next-Headers`` overrides headers of the event's ``/next`` response; ``X-Emulator-Faults``
   or ``Emulator.inject_faults()`` make ``/next`` answer 500, reset or stall, and ``/response`` /
@@ -101,14 +105,14 @@ Behaviour
 - Speed: in-process, the emulator shares the GIL with the test; for benchmarks run the CLI in its own
   process. Max Memory Used is the summed VmHWM of the runtime's process tree (``/proc``).
 
-Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports),
-``invoke_api`` / ``runtime_api`` (the two HTTP APIs), ``pool`` (routing and scale-out), ``lifecycle``
-(runtime processes), ``environment`` (one environment's state machine) and ``output`` (its pipe),
-``ledger`` (ending invocations), ``async_queue`` (``Event``), ``recursion`` / ``peers`` (what a function's own Invoke
-meets), ``streams`` / ``response_stream`` / ``trailers``
-(streamed responses in), ``stream_api`` / ``eventstream`` / ``function_url`` (streamed answers out), ``store``
-(what tests read), ``hooks`` (test hooks), ``invocation`` (the data types the others pass around). The emulator
-imports nothing from the runtime, and its modules import one another without circles (tests/test_emulator_layout.py).
+Modules: ``emulator`` (the threaded facade) and ``caller`` (invoking), ``server`` (wiring and ports), ``invoke_api`` /
+``runtime_api`` (the two HTTP APIs), ``pool`` (routing and scale-out), ``lifecycle`` (runtime processes),
+``environment`` (one environment's state machine) and ``output`` (its pipe), ``ledger`` (ending invocations),
+``async_queue`` (``Event``), ``recursion`` / ``peers`` (what a function's own Invoke meets), ``streams`` /
+``response_stream`` / ``trailers`` (streamed responses in), ``stream_api`` / ``eventstream`` / ``function_url``
+(streamed answers out), ``store`` (what tests read), ``hooks`` (test hooks), ``durable`` (durable functions),
+``invocation`` (the data types the others pass around). The emulator imports nothing from the runtime, and its modules
+import one another without circles (tests/test_emulator_layout.py).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from typing import NoReturn
 
 from lambda_runtime.emulator.config import DEFAULT_MAX_EVENT_AGE, DEFAULT_RETRY_DELAYS, EmulatorConfig
 from lambda_runtime.emulator.console import EmulatorLogFormatter, FunctionLogFormatter, wants_colour
+from lambda_runtime.emulator.durable import DurableUnavailable
 from lambda_runtime.emulator.limits import ConfigError
 from lambda_runtime.emulator.peers import parse_peer
 from lambda_runtime.emulator.server import EmulatorServer
@@ -228,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="another function, served by the emulator at URL: invocations of NAME are forwarded there (repeatable)",
     )
     serve.add_argument(
+        "--durable",
+        action="store_true",
+        help="durable functions: run AWS's local durable execution service beside the emulator (the [durable] "
+        "extra); an Invoke starts a durable execution, the runtime checkpoints here",
+    )
+    serve.add_argument(
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="emulator log level"
     )
     return parser
@@ -320,6 +327,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             unprocessed_file=args.unprocessed_file,
             client_timeout=args.client_timeout,
             peers=tuple(args.peer),
+            durable=args.durable,
         )
     except ConfigError as e:  # every range is checked there, once, for the CLI and Emulator(...) alike
         if e.setting == "timeout" and timeout_variable is not None:
@@ -328,6 +336,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     configure_logging(args.log_level, environ)  # only once the settings are good: a refusal is one line
     try:
         asyncio.run(serve(config))
+    except DurableUnavailable as e:
+        print(f"lambda-runtime: error: {e}", file=sys.stderr)
+        return 2
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             print(

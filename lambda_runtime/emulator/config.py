@@ -28,6 +28,9 @@ MAX_SYNC_PAYLOAD = 6_291_556
 MAX_ASYNC_PAYLOAD = 1_048_576
 #: What aiohttp may read at most in one request body (bigger bodies are refused before we see them).
 MAX_READ_SIZE = 64 * 1024 * 1024
+#: Credentials for a runtime and a durable runner that have none: Lambda always gives a function its role's; the
+#: local durable service checks no signature, but boto3 refuses to send a request it cannot sign.
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
 #: Lambda's defaults for asynchronous invocations: 2 retries, about 1 then 2 minutes apart, 6 h event age.
 DEFAULT_RETRY_DELAYS = (60.0, 120.0)
 DEFAULT_MAX_EVENT_AGE = 6 * 3600.0
@@ -104,6 +107,9 @@ class EmulatorConfig:
     client_timeout: float = 60.0
     #: Other functions, each served by another emulator: (name, its URL) pairs; invocations of them are forwarded.
     peers: tuple[tuple[str, str], ...] = ()
+    #: Durable functions: AWS's local durable execution service runs beside the emulator (durable.py), a caller's
+    #: Invoke starts an execution, and the runtime's ``AWS_ENDPOINT_URL_LAMBDA`` leads its SDK's checkpoints here.
+    durable: bool = False
 
     def __post_init__(self) -> None:
         if not self.handler:
@@ -168,6 +174,12 @@ class EmulatorConfig:
         # (recursion.py), unless the environment already has credentials.
         if "AWS_ACCESS_KEY_ID" not in env:
             env.update(ROLE_CREDENTIALS)
+        if self.durable:
+            # The durable SDK's boto3 client checkpoints at AWS_ENDPOINT_URL_LAMBDA: this environment's own port,
+            # which serves the emulator's routes, /2025-12-01 (passed on to the durable service) included.
+            env["AWS_ENDPOINT_URL_LAMBDA"] = f"http://{runtime_api}"
+            for name, value in LOCAL_CREDENTIALS.items():
+                env.setdefault(name, value)
         if self.max_concurrency:  # Managed Instances log JSON, whatever the function's configuration says
             env.update({"AWS_LAMBDA_MAX_CONCURRENCY": str(self.max_concurrency), "AWS_LAMBDA_LOG_FORMAT": "JSON"})
         return env

@@ -89,6 +89,7 @@ class Emulator(Caller):
         unprocessed_file: str | None = None,
         client_timeout: float = 60.0,
         peers: Mapping[str, str] | None = None,
+        durable: bool = False,
     ) -> None:
         super().__init__()
         kwargs: dict[str, Any] = {}
@@ -128,6 +129,7 @@ class Emulator(Caller):
             unprocessed_file=str(unprocessed_file) if unprocessed_file is not None else None,
             client_timeout=client_timeout,
             peers=tuple((peers or {}).items()),
+            durable=durable,
             **kwargs,
         )
         self.server = EmulatorServer(self.config)

@@ -22,6 +22,7 @@ from lambda_runtime.emulator.config import (
     MAX_SYNC_REQUEST,
     EmulatorConfig,
 )
+from lambda_runtime.emulator.durable import DurableApi
 from lambda_runtime.emulator.hooks import HookError, parse_hooks
 from lambda_runtime.emulator.invocation import Invocation
 from lambda_runtime.emulator.peers import forward
@@ -89,11 +90,13 @@ class InvokeApi:
         pool: Pool,
         async_invoker: AsyncInvoker,
         default_faults: Callable[[], Mapping[str, Any] | None],
+        durable: DurableApi | None = None,
     ) -> None:
         self.config = config
         self.pool = pool
         self.async_invoker = async_invoker
         self.default_faults = default_faults
+        self.durable = durable
 
     def throttled(self) -> web.Response:
         """429 as Lambda answers when the reserved concurrency is used up; ``Retry-After`` is in botocore's model
@@ -132,6 +135,8 @@ class InvokeApi:
             return web.Response(status=202, headers={"X-Amzn-RequestId": inv.request_id})
         if invocation_type == "DryRun":
             return web.Response(status=204, headers={"X-Amzn-RequestId": inv.request_id})
+        if self.durable is not None and self.durable.starts_execution(request):
+            return await self.durable.invoke(request, invocation_type, payload)
         if invocation_type == "Event":
             if not self.async_invoker.accept(inv):
                 return self.throttled()

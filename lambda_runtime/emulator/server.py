@@ -18,6 +18,7 @@ from aiohttp import web
 
 from lambda_runtime.emulator.async_queue import AsyncInvoker
 from lambda_runtime.emulator.config import MAX_READ_SIZE, EmulatorConfig
+from lambda_runtime.emulator.durable import DurableApi
 from lambda_runtime.emulator.environment import Environment
 from lambda_runtime.emulator.extensions_api import ExtensionsApi
 from lambda_runtime.emulator.invoke_api import InvokeApi
@@ -57,7 +58,8 @@ class EmulatorServer:
         self.async_invoker = AsyncInvoker(config, self.pool, self.store)
         self.runtime = (LmiRuntimeApi if managed else RuntimeApi)(config, self.pool, self.ledger, self._env_for)
         self.extensions = ExtensionsApi(config, self._env_for)
-        self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults)
+        self.durable = DurableApi(config)
+        self.invoke_api = InvokeApi(config, self.pool, self.async_invoker, lambda: self.default_faults, self.durable)
         self.stream_api = StreamApi(self.invoke_api)
         self.timeline = Timeline(config, self.store, self.ledger)  # the page at /_emulator/
         self.watchdog = Watchdog()
@@ -104,6 +106,7 @@ class EmulatorServer:
         self.invoke_api.add_routes(app)
         self.stream_api.add_routes(app)
         self.timeline.add_routes(app)
+        self.durable.add_routes(app)
         # aiohttp's keep-alive timer runs from the connection's start and from the end of each answer, and closes
         # the connection if no whole request head came by then: the header timeout of a slow or silent caller.
         self._runner = web.AppRunner(
@@ -124,6 +127,11 @@ class EmulatorServer:
         self._listeners.append(Listener(sock, self._runner.server))
         self.port = int(sock.getsockname()[1])
         self.env.runtime_api = self._open_runtime_port(self.env)
+        try:
+            await self.durable.start(self.url)
+        except BaseException:
+            await self.stop()
+            raise
         logger.info(
             "emulator listening on %s: function %s, handler %s, timeout %s s, memory %d MB, concurrency %d",
             self.url,
@@ -170,6 +178,7 @@ class EmulatorServer:
         self._stopping = True
         try:
             await self.async_invoker.stop()
+            await self.durable.stop()
             await self.pool.stop()
             for listener in self._listeners:
                 listener.close()

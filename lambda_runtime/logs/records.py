@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -21,11 +22,16 @@ from lambda_runtime.logs.stdio import write_record
 REQUEST_ID: ContextVar[str] = ContextVar("lambda_request_id")
 TENANT_ID: ContextVar[str | None] = ContextVar("lambda_tenant_id")
 TRACE_ID: ContextVar[str | None] = ContextVar("lambda_trace_id")
-# Only for threads started without a copy of any invocation's context (a plain threading.Thread before Python 3.14):
-# they get the invocation being served now, which is what the official client gives every thread.
+# Only for threads started without a copy of any invocation's context (a plain threading.Thread before Python 3.14,
+# the durable execution SDK's worker thread): they get the invocation being served now, which is what the official
+# client gives every thread.
 _serving: tuple[str, str | None] = ("", None)
-# False with several invocations at once (Managed Instances): no invocation is "the one being served".
+# False with several invocations at once (Managed Instances): then `_serving` is the invocation in flight when there
+# is exactly one, and no invocation when there are several.
 _one_at_a_time = True
+# Managed Instances only: the invocations in flight, request id -> (request id, tenant id).
+_in_flight: dict[str, tuple[str, str | None]] = {}
+_in_flight_lock = threading.Lock()
 _logger = logging.getLogger("lambda_runtime")
 
 
@@ -34,16 +40,43 @@ def set_request_id(request_id: str, tenant_id: str | None = None, trace_id: str 
     global _serving
     if _one_at_a_time:
         _serving = (request_id, tenant_id)
+    else:
+        with _in_flight_lock:
+            _in_flight[request_id] = (request_id, tenant_id)
+            _serving = _only_one_in_flight()
     REQUEST_ID.set(request_id)
     TENANT_ID.set(tenant_id)
     TRACE_ID.set(trace_id)
 
 
+def end_request(request_id: str) -> None:
+    """Mark the end of an invocation served concurrently (its result posted): it is no longer in flight."""
+    global _serving
+    if _one_at_a_time:
+        return  # the invocation being served stays the fallback until the next one starts, as in awslambdaric
+    with _in_flight_lock:
+        _in_flight.pop(request_id, None)
+        _serving = _only_one_in_flight()
+
+
+def _only_one_in_flight() -> tuple[str, str | None]:
+    # Why this fallback and not copying the context into every thread a handler starts: a thread started by a
+    # library (the durable SDK's worker, an executor's) is not ours to start, and patching `threading.Thread` for
+    # all user code would also tag a pooled thread that a later invocation reuses with the first one's id. With
+    # exactly one invocation in flight, every context-less line belongs to it, as in awslambdaric's Managed
+    # Instances processes (one invocation each); with several, which one a line belongs to is unknowable: no id
+    # rather than a guess. Threads that want their invocation's id in every case copy the context
+    # (`contextvars.copy_context().run`), or run on Python 3.14 with `-X thread_inherit_context=1`.
+    return next(iter(_in_flight.values())) if len(_in_flight) == 1 else ("", None)
+
+
 def serve_concurrently() -> None:
-    """Several invocations run at once from now on: a thread without a context gets no request id, not a guess."""
+    """Several invocations run at once from now on: a thread without a context gets the request id of the only
+    invocation in flight, and none (not a guess) while several are."""
     global _one_at_a_time, _serving
     _one_at_a_time = False
-    _serving = ("", None)
+    with _in_flight_lock:
+        _serving = _only_one_in_flight()
 
 
 def current_trace_id() -> str | None:

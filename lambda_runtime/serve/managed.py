@@ -4,11 +4,12 @@ N worker threads share the handler (imported once) and the deferred-job pool; ea
 own Runtime API connection and runs next → handler → response on its own. awslambdaric 4.x starts a process per slot
 instead (lambda_multi_concurrent_utils.py); threads cost one interpreter, which suits I/O-bound handlers.
 
-Per-invocation state lives in contextvars only: with several workers `_X_AMZN_TRACE_ID` is never written (AWS
-documents it unusable with several invocations in one process; `current_trace_id()` gives the trace id instead), and a
-thread started without a context gets no request id rather than another invocation's. A process with one worker (P
-processes x 1 thread, supervisor.py) serves one invocation at a time, as each of awslambdaric 4.x's processes does, and
-sets it as awslambdaric does there (AWS: lambda-managed-instances-python-runtime, "Request context").
+Per-invocation state lives in contextvars only: with several workers `_X_AMZN_TRACE_ID` is never written (AWS documents
+it unusable with several invocations in one process; `current_trace_id()` gives the trace id instead), and a thread
+started without a context (by a library, such as the durable execution SDK's worker) gets the request id of the only
+invocation in flight, or none while several are, rather than another invocation's (logs/records.py). A process with one
+worker (P processes x 1 thread, supervisor.py) serves one invocation at a time, as each of awslambdaric 4.x's processes
+does, and sets it as awslambdaric does there (AWS: lambda-managed-instances-python-runtime, "Request context").
 
 Nothing is frozen between invocations, so a worker posts its result and goes straight back to `/next`: the invocation's
 post-response phase (join its jobs by their deadline, log the summary, the after-jobs hooks) runs on a drainer thread
@@ -41,7 +42,7 @@ from lambda_runtime.jobs.batch import Batch
 from lambda_runtime.jobs.hooks import AFTER_JOBS_HOOKS
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.lifecycle.startup import shutdown_budget_s
-from lambda_runtime.logs.records import serve_concurrently
+from lambda_runtime.logs.records import end_request, serve_concurrently
 from lambda_runtime.serve.exits import API_GONE, Exit, Trigger, overrun
 from lambda_runtime.threads import start_thread
 
@@ -129,6 +130,8 @@ class ManagedInstance:
                 loop.run_once(invocation)
             except Exception:  # run_once reports handler errors itself: this is the runtime's own bug
                 logger.exception("Serving request %r failed", invocation.request_id)
+            finally:
+                end_request(invocation.request_id)
 
     def _give_up_on_next(self, error: BaseException) -> bool:
         """This worker's /next failed after its retries: pause and try again, unless every worker is failing."""

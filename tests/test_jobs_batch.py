@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 
 from lambda_runtime.errors import DeferRejected
 from lambda_runtime.jobs.batch import Batch, BatchPolicy
 from lambda_runtime.jobs.workers import Workers
+from tests.polling import wait_until
 
 WAIT = 30.0
 
@@ -37,10 +37,12 @@ def make_batch(clock: Clock, workers: int = 2, grace: float = 0.1, deadline_in: 
 
 def started(batch: Batch, count: int) -> None:
     # A job's start wakes no waiter unless the job has a timeout of its own (see the test below): look, don't wait.
-    give_up = time.monotonic() + WAIT
-    while sum(job.started_at is not None for job in batch.jobs) < count:
-        assert time.monotonic() < give_up, f"fewer than {count} jobs started"
-        time.sleep(0.001)
+    wait_until(
+        lambda: sum(job.started_at is not None for job in batch.jobs) >= count,
+        WAIT,
+        what=f"{count} jobs to start",
+        interval=0.001,
+    )
 
 
 def join_in_thread(batch: Batch) -> tuple[threading.Thread, list]:
@@ -250,3 +252,4 @@ def test_a_job_start_wakes_join_only_when_the_job_brings_an_earlier_deadline(clo
     finish.set()
     summary = batch.join()
     assert summary.counts["ok"] == 1 and counting.notified == wake_ups + 1  # the end always wakes join()
+

@@ -7,13 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from lambda_runtime.config import default_processes
 from tests.conftest import FUNCTIONS
+from tests.polling import wait_until
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 from tests.test_deferred import json_lines, wait_for_file
 from tests.test_deferred_unhappy import summaries
@@ -81,10 +81,8 @@ def test_a_process_job_is_stopped_at_its_deadline_and_its_worker_replaced_and_re
     assert sorted(line["job"] for line in overruns) == ["ignore_sigterm", "spin_forever"]  # one line each
     for name in ("polite", "stubborn"):
         pid = int((tmp_path / f"{name}.started").read_text())
-        end = time.monotonic() + 30
-        while Path(f"/proc/{pid}").exists():  # killed and reaped: neither running nor a zombie
-            assert time.monotonic() < end, f"worker {pid} of {name} was never reaped"
-            time.sleep(0.01)
+        # killed and reaped: neither running nor a zombie
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), what=f"worker {pid} of {name} to be reaped")  # noqa: B023
     run_jobs(emu, tmp_path, ("crunch", where, "next"))
     emu.wait_for_records(3)
     assert (tmp_path / "next").exists()
@@ -162,3 +160,4 @@ def test_on_lambda_s_telemetry_descriptor_a_worker_s_records_are_frames_too(serv
     crunched = [json.loads(frame[2]) for frame in frames if "crunched framed" in frame[2]]
     assert [line["requestId"] for line in crunched] == [record["request_id"]]
     assert "crunched" not in emu.runtime_output()  # not on stdout: one record, one frame
+

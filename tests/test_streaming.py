@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from lambda_runtime.streaming import Stream, StreamingResponse, open_stream
+from tests.polling import wait_until
 
 
 def _events(emu, payload):
@@ -289,11 +290,10 @@ def test_jobs_deferred_mid_stream_wait_for_its_end_unless_started_now(serve, tmp
     held, now, gate = tmp_path / "held", tmp_path / "now", tmp_path / "gate"
     _, events = _events(emu, {"held": str(held), "now": str(now), "gate": str(gate)})
     assert next(events) == {"PayloadChunk": {"Payload": b"chunk 1\n"}}
-    deadline = time.monotonic() + 20
-    while not now.exists() and time.monotonic() < deadline:  # the start_now job runs while the stream is open
-        time.sleep(0.005)
-    assert now.exists() and not held.exists()
+    wait_until(now.exists, what="the start_now job to run while the stream is open", interval=0.005)
+    assert not held.exists()
     gate.touch()
     list(events)
     (record,) = emu.wait_for_records(1)
     assert float(now.read_text()) < record.extra["stream"]["ended_at"] <= float(held.read_text()) <= record.next_at
+

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,16 +50,6 @@ def emulators() -> Iterator[Callable[..., Emulator]]:
             emu.stop()
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.005) -> Any:
-    """Poll a condition with a deadline (for state that has no event to wait on: files, /proc)."""
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
-    return result
-
-
 def pid_gone(pid: int) -> bool:
     """True when no process with this pid exists any more (zombies of ours count as existing)."""
     try:
@@ -97,7 +86,7 @@ class CliServer:
         """`stdout`: where the CLI shows the runtime's output: a file path (created), an open file or descriptor
         (a terminal's, say), or None to drop it; `env`: variables over this process's environment."""
         command = [sys.executable, "-m", "lambda_runtime.emulator.cli", "serve", *args, "--port", "0"]
-        opened = open(stdout, "wb") if isinstance(stdout, Path) else contextlib.nullcontext(stdout)
+        opened = open(stdout, "wb") if isinstance(stdout, Path) else contextlib.nullcontext(stdout)  # noqa: SIM115
         with opened as out:
             self.process = subprocess.Popen(
                 [*command, "--log-level", "DEBUG"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -161,3 +162,25 @@ def test_on_lambda_s_telemetry_descriptor_a_worker_s_records_are_frames_too(serv
     assert [line["requestId"] for line in crunched] == [record["request_id"]]
     assert "crunched" not in emu.runtime_output()  # not on stdout: one record, one frame
 
+
+def test_closing_the_executor_reaps_every_worker_so_none_is_left_running_or_a_zombie(tmp_path):
+    import psutil
+
+    from lambda_runtime.jobs.processes import ProcessExecutor
+
+    def workers() -> set[int]:
+        pids = set()
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):  # another test's child, gone or a zombie meanwhile
+                if "lambda_runtime.jobs.worker" in child.cmdline():
+                    pids.add(child.pid)
+        return pids
+
+    before = workers()
+    executor = ProcessExecutor(2, str(tmp_path), "Text", "INFO")
+    executor.start()
+    started = workers() - before
+    assert len(started) == 2
+    executor.close()
+    # Reaped by close() itself, at once: a worker merely told to stop would still be there, running or a zombie.
+    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []

@@ -297,3 +297,28 @@ def test_jobs_deferred_mid_stream_wait_for_its_end_unless_started_now(serve, tmp
     (record,) = emu.wait_for_records(1)
     assert float(now.read_text()) < record.extra["stream"]["ended_at"] <= float(held.read_text()) <= record.next_at
 
+
+def test_a_stream_to_a_slow_reader_may_take_until_the_deadline_not_just_the_post_timeout():
+    """Back-pressure slows the sends down: the stream's bound is the invocation's deadline (Lambda enforces it),
+    not the short post timeout meant for one small body."""
+    from lambda_runtime.context import Invocation
+    from lambda_runtime.streaming import post_stream
+
+    class RecordingClient:
+        post_timeout_s = 10.0
+
+        def __init__(self) -> None:
+            self.timeouts: list[float] = []
+
+        def post_stream(self, invocation, body, content_type, timeout_s=None):
+            self.timeouts.append(timeout_s)
+            for _ in body:
+                pass
+
+    deadline_ms = int((time.time() + 600) * 1000)
+    invocation = Invocation("req", b"{}", {"Lambda-Runtime-Deadline-Ms": str(deadline_ms)})
+    stream = open_stream(iter([b"chunk"]), "req")
+    client = RecordingClient()
+    assert post_stream(client, invocation, stream)[0] is False
+    (timeout_s,) = client.timeouts
+    assert 590 < timeout_s <= 600

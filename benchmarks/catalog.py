@@ -17,6 +17,8 @@ SCENARIOS = {
     "hung-jobs": "hung_jobs",
     "process-jobs": "process_jobs",
     "process-start": "process_start",
+    "streaming": "streaming",
+    "web": "web",
 }
 
 
@@ -35,8 +37,6 @@ COMMANDS = {
     "load": Command("load", "what deferring costs and saves under an open-loop request rate"),
     "raw-api": Command("raw_api", "the runtime's own cost against a raw-socket Runtime API, cold and warm"),
     "soak": Command("soak", "many invocations with deferred jobs, watching the runtime process for leaks"),
-    "streaming": Command("streaming", "response streaming, measured from a client"),
-    "web": Command("web", "FastAPI on Lambda, ours (asgi) against Mangum"),
 }
 
 

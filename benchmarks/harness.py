@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.procs import terminate_on_sigterm
 from benchmarks.results_file import run_and_save
 
 Figures = dict[str, Any]
@@ -54,6 +55,7 @@ class Scenario:
         """The command line: parse, measure in a scratch directory, print the table, save the figures."""
         parser = self.parser(prog)
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        terminate_on_sigterm()  # SIGTERM unwinds the `with` blocks: every process the scenario started is stopped
         try:
             return run_and_save(self.name, lambda workdir: self.run(args, workdir), self.render, args.out)
         except UsageError as error:

@@ -5,7 +5,10 @@ table, write ``latest.json`` (figures), ``latest-samples.json`` (per invocation)
 Only ``--publish`` writes to the committed ``benchmarks/results``, and it adds a run there (``published/run-<UTC
 time>-001.json``) rather than replacing one: the documentation counts a goal as met only when it was met in each of
 the last three published runs (``python -m benchmarks.published``), so one lucky or unlucky run on a noisy machine
-rewrites nothing."""
+rewrites nothing.
+
+``python -m benchmarks run NAME [options]`` runs one scenario (``run NAME --help``: its options);
+``python -m benchmarks list`` names them all."""
 
 from __future__ import annotations
 
@@ -25,7 +28,19 @@ from typing import Any
 
 from tqdm import tqdm
 
-from benchmarks import chart, coldstart, defer_cost, goals, jobs, latency, loop_only, overhead, published, report
+from benchmarks import (
+    catalog,
+    chart,
+    coldstart,
+    defer_cost,
+    goals,
+    jobs,
+    latency,
+    loop_only,
+    overhead,
+    published,
+    report,
+)
 from benchmarks.procs import UNSET, terminate_on_sigterm
 from benchmarks.profiles import PROFILES, Profile
 from benchmarks.results_file import LOCAL
@@ -135,7 +150,11 @@ def write(results: dict[str, Any], table: str, out: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        epilog="One scenario: python -m benchmarks run NAME [options]. Their names: python -m benchmarks list.",
+    )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_const", const="quick", dest="profile", help="reduced suite (< 1 min)")
     size.add_argument("--smoke", action="store_const", const="smoke", dest="profile", help="minimal (for the tests)")
@@ -150,8 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def run_one(argv: Sequence[str]) -> int:
+    """`run NAME [options]`: one scenario, with its own options."""
+    if not argv or argv[0].startswith("-"):
+        print(f"usage: python -m benchmarks run NAME [options]; NAME is one of:\n{catalog.listing()}", file=sys.stderr)
+        return 2
+    try:
+        command = catalog.runner(argv[0])
+    except KeyError:
+        print(f"python -m benchmarks run: no scenario {argv[0]!r}; there are:\n{catalog.listing()}", file=sys.stderr)
+        return 2
+    terminate_on_sigterm()
+    return command(argv[1:])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["list"]:
+        print(catalog.listing())
+        return 0
+    if argv[:1] == ["run"]:
+        return run_one(argv[1:])
     args = build_parser().parse_args(argv)
     profile = PROFILES[args.profile or "full"]
     terminate_on_sigterm()

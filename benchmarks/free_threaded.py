@@ -1,6 +1,6 @@
 """Thread jobs on a free-threaded interpreter: the same build with the GIL forced on and off, billed side by side.
 
-``python -m benchmarks.free_threaded --python /opt/python3.13t/bin/python3.13t [--rounds 8] [--out FILE]``
+``python -m benchmarks run free-threaded --python /opt/python3.13t/bin/python3.13t [--rounds 8] [--out FILE]``
 
 The runtime runs under `--python` (a free-threaded CPython with requests, tenacity and python-json-logger
 installed; docs/guides/process-jobs.md, "Free-threaded Python", says how one was built) twice: `PYTHON_GIL=1` and
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
+from benchmarks.harness import Scenario, UsageError
 from benchmarks.latency import calibrate
 from benchmarks.procs import EmulatorProcess, ours_with
-from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 REPO = Path(__file__).resolve().parent.parent
@@ -80,16 +80,25 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.free_threaded", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", required=True, help="a free-threaded interpreter (sys.abiflags has 't')")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", help="a free-threaded interpreter (sys.abiflags has 't'); required")
     parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
-    args = parser.parse_args(argv)
-    if not os.access(args.python, os.X_OK):
-        parser.error(f"--python {args.python}: not an executable")
-    return run_and_save("free-threaded", lambda workdir: run(args.python, args.rounds, workdir), render, args.out)
+
+
+def _measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    if not args.python or not os.access(args.python, os.X_OK):
+        raise UsageError(f"--python {args.python}: not an executable (a free-threaded interpreter is required)")
+    return run(args.python, args.rounds, workdir)
+
+
+SCENARIO = Scenario(
+    name="free-threaded",
+    summary=__doc__.split("\n\n")[0],
+    add_arguments=add_arguments,
+    measure=lambda args, workdir: _measure(args, workdir),
+    render=render,
+)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SCENARIO.main(prog="python -m benchmarks.free_threaded"))

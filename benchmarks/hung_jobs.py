@@ -1,6 +1,6 @@
 """After hung jobs: does an environment that abandoned jobs serve later invocations like a fresh one?
 
-``python -m benchmarks.hung_jobs [--invocations 100] [--hung 4] [--timeout 2] [--out FILE]``
+``python -m benchmarks run hung-jobs [--invocations 100] [--hung 4] [--timeout 2] [--out FILE]``
 
 Two emulators side by side (ours, `LAMBDA_RUNTIME_DEFER_WORKERS` at its default of 4): in one, the first `--hung`
 invocations each leave a deferred job that ignores its cancellation (each billed to its deadline); the other is
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
+from benchmarks.harness import Scenario
 from benchmarks.procs import EmulatorProcess
-from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 
@@ -81,17 +81,20 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.hung_jobs", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--invocations", type=int, default=100)
     parser.add_argument("--hung", type=int, default=4)
     parser.add_argument("--timeout", type=float, default=2.0, help="function timeout, s (the hung ones last this long)")
-    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
-    args = parser.parse_args(argv)
-    return run_and_save(
-        "hung-jobs", lambda workdir: run(args.invocations, args.hung, args.timeout, workdir), table, args.out
-    )
+
+
+SCENARIO = Scenario(
+    name="hung-jobs",
+    summary=__doc__.split("\n\n")[0],
+    add_arguments=add_arguments,
+    measure=lambda args, workdir: run(args.invocations, args.hung, args.timeout, workdir),
+    render=table,
+)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SCENARIO.main(prog="python -m benchmarks.hung_jobs"))

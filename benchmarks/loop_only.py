@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from benchmarks.procs import LOOP_SERVER, PYTHON, child_env, runtime_command, start_runtime, stop_process, tail
+from benchmarks.procs import PYTHON, ROOT, child_env, runtime_command, start_runtime, stop_process, tail
 from benchmarks.profiles import Profile
 from benchmarks.stats import rotated, summarize
 
@@ -38,7 +38,8 @@ class LoopServer:
 
     def __init__(self, count: int) -> None:
         self.proc = subprocess.Popen(
-            [PYTHON, str(LOOP_SERVER), str(count)],
+            [PYTHON, "-m", "benchmarks.loop_server", str(count)],
+            cwd=ROOT,
             env=child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -1,6 +1,6 @@
 """CPU-bound deferred jobs: the thread pool against the process executor, billed duration side by side.
 
-``python -m benchmarks.process_jobs [--rounds 15] [--memory 3538] [--out FILE]``
+``python -m benchmarks run process-jobs [--rounds 15] [--memory 3538] [--out FILE]``
 
 One emulator (ours), function memory `--memory` (3,538 MB: two vCPUs' worth, so two worker processes, as on this
 2-core machine). Each round invokes every configuration once, in rotated order: k = 2, 8, 16 jobs of pure-Python
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
+from benchmarks.harness import Scenario
 from benchmarks.latency import calibrate
 from benchmarks.procs import FUNCTIONS, EmulatorProcess
-from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 COUNTS = (2, 8, 16)
@@ -155,14 +155,19 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.process_jobs", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
-    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
-    args = parser.parse_args(argv)
-    return run_and_save("process-jobs", lambda workdir: run(args.rounds, args.memory, workdir), render, args.out)
+
+
+SCENARIO = Scenario(
+    name="process-jobs",
+    summary=__doc__.split("\n\n")[0],
+    add_arguments=add_arguments,
+    measure=lambda args, workdir: run(args.rounds, args.memory, workdir),
+    render=render,
+)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SCENARIO.main(prog="python -m benchmarks.process_jobs"))

@@ -1,6 +1,6 @@
 """Process workers started on first use or at init: which one costs a cold start less.
 
-``python -m benchmarks.process_start [--starts 10] [--memory 3538] [--out FILE]``
+``python -m benchmarks run process-start [--starts 10] [--memory 3538] [--out FILE]``
 
 Two emulators, function memory `--memory` (3,538 MB: two workers). One runtime starts its worker processes on first
 use (the default), the other at init (`LAMBDA_RUNTIME_DEFER_PROCESSES_AT_INIT=true`). Each cold start: the first
@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.client import encode, launch
+from benchmarks.harness import Scenario
 from benchmarks.latency import calibrate
 from benchmarks.procs import EmulatorProcess, ours_with
-from benchmarks.results_file import run_and_save
 from benchmarks.stats import rotated, summarize
 
 MODES = {"first_use": "false", "at_init": "true"}
@@ -71,14 +71,19 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.process_start", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--starts", type=int, default=10, help="cold starts per mode")
     parser.add_argument("--memory", type=int, default=3538, help="function memory, MB (sets the worker count)")
-    parser.add_argument("--out", type=Path, help="the JSON file (default: a new one in results/local)")
-    args = parser.parse_args(argv)
-    return run_and_save("process-start", lambda workdir: run(args.starts, workdir, args.memory), render, args.out)
+
+
+SCENARIO = Scenario(
+    name="process-start",
+    summary=__doc__.split("\n\n")[0],
+    add_arguments=add_arguments,
+    measure=lambda args, workdir: run(args.starts, workdir, args.memory),
+    render=render,
+)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(SCENARIO.main(prog="python -m benchmarks.process_start"))

@@ -22,7 +22,7 @@ import psutil
 
 HERE = Path(__file__).parent
 FUNCTIONS = HERE / "functions"
-LOOP_SERVER = HERE / "loop_server.py"
+ROOT = HERE.parent  # the checkout: `python -m benchmarks.*` children start here
 FLOOR_RUNTIME = HERE / "floor_runtime.py"
 PYTHON = sys.executable
 #: The runtimes under test: how each is started (awslambdaric takes the handler as an argument).

@@ -32,10 +32,6 @@ class Profile:
     kinds: tuple[str, ...] = ("cpu", "io")
     defer_batch: int = 64
 
-    @property
-    def deferrable_ms(self) -> tuple[int, ...]:
-        return tuple(self.latency_rounds)
-
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["latency_rounds"] = {str(k): v for k, v in self.latency_rounds.items()}

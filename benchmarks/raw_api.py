@@ -2,7 +2,7 @@
 costs measured on a minimal Runtime API, so that no server cost hides them.
 
 The server is this process: blocking raw sockets, one listening port per runtime, replies built before the clock
-starts, no HTTP library, no thread hand-off (the project's `loop_server.py` passes every request between threads,
+starts, no HTTP library, no thread hand-off (the project's `runtime_api_server.py` passes every request between threads,
 which adds tens of µs per request to every runtime alike and so shrinks the ratios). Interleaved, medians:
 
 - **cold start**: process start (just before `Popen`) → its first `/next` arrives; one process per sample, the
@@ -31,25 +31,15 @@ from typing import Any
 
 from benchmarks import published
 from benchmarks.procs import start_runtime
+from benchmarks.runtime_api_server import ACCEPTED, invocation
 
 RESULTS = Path(__file__).parent / "results"
 RUNTIMES = ("ours", "awslambdaric", "floor")
 COLD_HANDLERS = {"noop": "bench_handlers.noop", "boto3": "bench_boto3.handler"}
-ACCEPTED = b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"status":"OK"}\n'
 
 
 def event_reply(n: int) -> bytes:
-    rid = f"8476a536-e9f4-11e8-9739-{n:012x}"
-    body = b"{}"
-    deadline_ms = int(time.time() * 1000) + 600_000
-    head = (
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-        f"Lambda-Runtime-Aws-Request-Id: {rid}\r\nLambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
-        "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:bench\r\n"
-        "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
+    return invocation(f"8476a536-e9f4-11e8-9739-{n:012x}", int(time.time() * 1000) + 600_000)
 
 
 class Peer:

@@ -1,4 +1,4 @@
-"""``python -m benchmarks.streaming [--rounds N] [--out FILE]``: response streaming, measured from a client.
+"""Response streaming, measured from a client: ``python -m benchmarks run streaming [--rounds N] [--out FILE]``.
 
 Time to first byte: a handler yields 10 chunks 100 ms apart; streamed (``InvokeWithResponseStream``) against the same
 chunks joined and returned buffered (``Invoke``). Both from the request's start at the client; for the stream also
@@ -16,15 +16,13 @@ import argparse
 import http.client
 import json
 import socket
-import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.procs import EmulatorProcess, terminate_on_sigterm
-from benchmarks.results_file import save
+from benchmarks.harness import Scenario
+from benchmarks.procs import EmulatorProcess
 from benchmarks.stats import summarize
 
 STREAM_PATH = "/2021-11-15/functions/function/response-streaming-invocations"
@@ -142,31 +140,23 @@ def throughput(workdir: Path, rounds: int, size: int) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rounds", type=int, default=10, help="time-to-first-byte rounds per mode (default: %(default)s)"
     )
     parser.add_argument("--big-rounds", type=int, default=3, help="50 MB streams (default: %(default)s)")
     parser.add_argument("--megabytes", type=int, default=50, help="size of the big stream (default: %(default)s)")
-    parser.add_argument(
-        "--out", type=Path, help="JSON file to write (never overwritten; default: new in results/local)"
-    )
-    args = parser.parse_args(argv)
-    terminate_on_sigterm()
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as tmp:
-        workdir = Path(tmp)
-        result = {
-            "rounds": args.rounds,
-            "ttfb": time_to_first_byte(workdir, args.rounds),
-            "throughput": throughput(workdir, args.big_rounds, args.megabytes * MB),
-        }
-        result["seconds"] = round(time.time() - started, 1)
-        out = save(result, "streaming", args.out)
-    print(report(result))
-    print(f"written to {out}", file=sys.stderr)
-    return 0
+    result = {
+        "rounds": args.rounds,
+        "ttfb": time_to_first_byte(workdir, args.rounds),
+        "throughput": throughput(workdir, args.big_rounds, args.megabytes * MB),
+    }
+    result["seconds"] = round(time.time() - started, 1)
+    return result
 
 
 def report(result: dict[str, Any]) -> str:
@@ -186,5 +176,13 @@ def report(result: dict[str, Any]) -> str:
     )
 
 
+SCENARIO = Scenario(
+    name="streaming",
+    summary=(__doc__ or "").split(":")[0],
+    add_arguments=add_arguments,
+    measure=measure,
+    render=report,
+)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(SCENARIO.main(prog="python -m benchmarks.streaming"))

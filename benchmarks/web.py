@@ -1,4 +1,4 @@
-"""``python -m benchmarks.web [--rounds N] [--out FILE]``: FastAPI on Lambda, ours (asgi) against Mangum.
+"""FastAPI on Lambda, ours (asgi) against Mangum: ``python -m benchmarks run web [--rounds N] [--out FILE]``.
 
 Background latency: ``POST /order`` does 5 ms of work, then a background task of D ms (D in 50, 200, 1000; awaited
 sleeps). Modes, one emulator each, all started at once: ``ours_asgi`` (lambda_runtime.web.asgi on our runtime),
@@ -19,14 +19,13 @@ import argparse
 import contextlib
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks.client import Sample, encode, launch
-from benchmarks.procs import EmulatorProcess, terminate_on_sigterm
-from benchmarks.results_file import save
+from benchmarks.harness import Scenario
+from benchmarks.procs import EmulatorProcess
 from benchmarks.stats import ratio, rotated, summarize_samples
 
 CRITICAL_MS = 5
@@ -123,31 +122,23 @@ def overhead(workdir: Path, rounds: int, warmup: int) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=30, help="measured rounds per D (default: %(default)s)")
     parser.add_argument("--overhead-rounds", type=int, default=300, help="rounds of the no-op endpoint")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds first (default: %(default)s)")
     parser.add_argument("--ds", default=",".join(map(str, DS)), help="background durations, ms (default: %(default)s)")
-    parser.add_argument(
-        "--out", type=Path, help="JSON file to write (never overwritten; default: new in results/local)"
-    )
-    args = parser.parse_args(argv)
-    terminate_on_sigterm()
+
+
+def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started = time.time()
-    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
-        workdir = Path(tmp)
-        result = {
-            "critical_ms": CRITICAL_MS,
-            "rounds": args.rounds,
-            "latency": latency(workdir, args.rounds, args.warmup, tuple(int(d) for d in args.ds.split(","))),
-            "overhead": overhead(workdir, args.overhead_rounds, args.warmup * 10),
-        }
-        result["seconds"] = round(time.time() - started, 1)
-        out = save(result, "web", args.out)
-    print(report(result))
-    print(f"written to {out}", file=sys.stderr)
-    return 0
+    result = {
+        "critical_ms": CRITICAL_MS,
+        "rounds": args.rounds,
+        "latency": latency(workdir, args.rounds, args.warmup, tuple(int(d) for d in args.ds.split(","))),
+        "overhead": overhead(workdir, args.overhead_rounds, args.warmup * 10),
+    }
+    result["seconds"] = round(time.time() - started, 1)
+    return result
 
 
 def report(result: dict[str, Any]) -> str:
@@ -170,5 +161,13 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SCENARIO = Scenario(
+    name="web",
+    summary=(__doc__ or "").split(":")[0],
+    add_arguments=add_arguments,
+    measure=measure,
+    render=report,
+)
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(SCENARIO.main(prog="python -m benchmarks.web"))

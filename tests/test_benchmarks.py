@@ -115,9 +115,9 @@ def test_no_process_left_behind(suite: dict[str, Any]) -> None:
 
 
 def test_after_hung_jobs_scenario_runs_every_healthy_job(tmp_path):
-    from benchmarks import hung_jobs
+    from benchmarks.hung_jobs import SCENARIO
 
-    result = hung_jobs.run(invocations=5, hung=2, timeout_s=1.0, workdir=tmp_path)
+    result = SCENARIO.run(SCENARIO.arguments(invocations=5, hung=2, timeout=1.0), tmp_path)
     fresh, after = result["environments"]["fresh"], result["environments"]["after_hung"]
     assert fresh["jobs_ran"] == after["jobs_ran"] == 1.0
     # The two hung jobs keep their threads (Python cannot stop them), but nothing else accumulates.
@@ -153,7 +153,7 @@ def test_free_threaded_scenario_runs_the_runtime_under_the_given_interpreter(tmp
 def test_process_start_scenario_compares_cold_starts_of_both_modes(tmp_path):
     from benchmarks import process_start
 
-    result = process_start.run(starts=1, workdir=tmp_path)
+    result = process_start.SCENARIO.run(process_start.SCENARIO.arguments(starts=1), tmp_path)
     for mode in process_start.MODES:
         figures = result["ms"][mode]
         assert all(figures[key]["n"] == 1 for key in figures)

@@ -16,7 +16,8 @@ import psutil
 import lambda_runtime
 from lambda_runtime.emulator.cli import build_parser
 from tests.conftest import FUNCTIONS
-from tests.emulator_functions.harness import CliServer, wait_until
+from tests.emulator_functions.harness import CliServer
+from tests.polling import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "lambda_runtime" / "config.py"

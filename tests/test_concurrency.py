@@ -6,8 +6,6 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ import pytest
 import requests
 
 from lambda_runtime.emulator import Emulator
+from tests.polling import wait_until
 
 N = 32
 
@@ -96,14 +95,6 @@ def test_a_hung_handler_times_out_without_stopping_the_environment_or_the_others
     assert emulator.runtime_pids() == pids
 
 
-def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    """Poll an observable condition (a barrier, not a timing assumption): generous bound, fails loudly."""
-    give_up = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < give_up, f"still waiting for {what}"
-        time.sleep(0.01)
-
-
 @pytest.mark.parametrize(
     "policy",
     [{"LAMBDA_RUNTIME_DEFER_OVERRUN": "exit"}, {"LAMBDA_RUNTIME_DEFER_MAX_ABANDONED": "0"}],
@@ -129,7 +120,7 @@ def test_exit_stops_taking_events_lets_the_invocations_in_flight_finish_then_exi
     assert answer.status_code == 200 and answer.json()["late"] is True  # posted its own result, not cut short
     assert emulator.record(answer.headers["X-Amzn-RequestId"]).status == "success"
     environment = emulator.server.pool.envs[0]
-    _wait_until(lambda: not emulator.runtime_pids(), "the runtime to exit")
+    wait_until(lambda: not emulator.runtime_pids(), what="the runtime to exit")
     assert environment.last_returncode == 1
     fresh = _invoke(emulator, {"do": "echo"})  # the next event gets a fresh environment
     assert fresh.status_code == 200 and fresh.json()["pid"] != pid
@@ -174,7 +165,7 @@ def test_jobs_waiting_for_a_free_worker_are_bounded_over_all_invocations_and_the
     emulator = serve("managed.route", max_concurrency=2, timeout=30, env=env)
     started, release = tmp_path / "started", tmp_path / "release"
     holder = _invoke(emulator, {"do": "defer", "started": str(started), "release": str(release)})
-    _wait_until(started.exists, "the first invocation's job to hold the pool's only thread")
+    wait_until(started.exists, what="the first invocation's job to hold the pool's only thread")
     # start_now: queued in the handler, so that they wait in the pool by the time the next invocation defers.
     queued = _invoke(emulator, {"do": "defer_many", "count": 2, "start_now": True})
     refused = _invoke(emulator, {"do": "defer_many", "count": 1, "start_now": True})
@@ -190,7 +181,7 @@ def test_jobs_waiting_for_a_free_worker_are_bounded_over_all_invocations_and_the
         lines = _json_lines(emulator.runtime_output())
         return {line["requestId"]: line for line in lines if line.get("message", "").startswith("Deferred jobs:")}
 
-    _wait_until(lambda: set(ids) <= set(summaries()), "the three invocations' job summaries")
+    wait_until(lambda: set(ids) <= set(summaries()), what="the three invocations' job summaries")
     by_id = summaries()
     assert [(by_id[i]["ok"], by_id[i]["rejected"]) for i in ids] == [(1, 0), (2, 0), (0, 1)]
     ran = [line["message"] for line in _json_lines(emulator.runtime_output()) if line.get("logger") == "managed"]

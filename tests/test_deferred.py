@@ -16,6 +16,7 @@ import pytest
 from lambda_runtime.jobs.batch import BatchPolicy
 from lambda_runtime.jobs.phase import JobRunner
 from lambda_runtime.jobs.workers import Workers
+from tests.polling import wait_until
 
 
 def read_stamp(path: Path) -> tuple[float, str]:
@@ -24,10 +25,7 @@ def read_stamp(path: Path) -> tuple[float, str]:
 
 
 def wait_for_file(path: Path, timeout: float = 30.0) -> Path:
-    end = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.01)
+    wait_until(path.exists, timeout, what=f"{path} to appear")
     return path
 
 

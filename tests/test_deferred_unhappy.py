@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FUNCTIONS as FUNCTIONS_DIR
+from tests.polling import wait_until
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 from tests.test_deferred import json_lines, read_stamp, wait_for_file
 
@@ -147,10 +148,11 @@ def test_a_child_forked_in_a_job_exits_when_its_job_is_done(serve, tmp_path):
     emu.invoke({"do": "fork_in_job", "dir": str(tmp_path)})
     emu.wait_for_records(1)
     child = int(wait_for_file(tmp_path / "child_pid").read_text())
-    end = time.monotonic() + 30
-    while Path(f"/proc/{child}").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] != "Z":
-        assert time.monotonic() < end, "the forked child is still running the worker loop"
-        time.sleep(0.02)
+
+    def child_gone() -> bool:
+        return not Path(f"/proc/{child}").exists() or Path(f"/proc/{child}/stat").read_text().split()[2] == "Z"
+
+    wait_until(child_gone, what="the forked child to leave the worker loop")
     assert emu.invoke({"do": "quick", "dir": str(tmp_path)}).json() == "answered"
     assert len(emu.wait_for_records(2)) == 2
 

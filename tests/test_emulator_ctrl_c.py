@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FUNCTIONS
-from tests.emulator_functions.harness import CliServer, process_state, wait_until
+from tests.emulator_functions.harness import CliServer, process_state
+from tests.polling import wait_until
 
 ENVIRONMENTS = 8  # runtimes stopped by one Ctrl-C: each is a trial of its own
 ROUNDS = 3

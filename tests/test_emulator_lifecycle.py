@@ -24,8 +24,8 @@ from tests.emulator_functions.harness import (
     pid_gone,
     process_state,
     ric,
-    wait_until,
 )
+from tests.polling import wait_until
 
 
 @pytest.fixture

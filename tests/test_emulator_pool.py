@@ -12,7 +12,8 @@ import pytest
 
 from lambda_runtime.emulator import Emulator
 from lambda_runtime.emulator.cli import build_parser
-from tests.emulator_functions.harness import OURS, emulators, scripted, wait_until
+from tests.emulator_functions.harness import OURS, emulators, scripted
+from tests.polling import wait_until
 
 
 @pytest.fixture

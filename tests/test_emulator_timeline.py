@@ -19,8 +19,8 @@ from PIL import Image
 from lambda_runtime.emulator import Emulator
 from lambda_runtime.emulator.timeline import deferred_jobs
 from tests import headless_chromium
-from tests.emulator_functions.harness import wait_until
 from tests.headless_chromium import open_page
+from tests.polling import wait_until
 
 WIDTH, HEIGHT = 1280, 800
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 
 from lambda_runtime.errors import DeferRejected
 from lambda_runtime.jobs.batch import Batch, BatchPolicy
 from lambda_runtime.jobs.workers import Workers
+from tests.polling import wait_until
 
 WAIT = 30.0
 
@@ -37,10 +37,12 @@ def make_batch(clock: Clock, workers: int = 2, grace: float = 0.1, deadline_in: 
 
 def started(batch: Batch, count: int) -> None:
     # A job's start wakes no waiter unless the job has a timeout of its own (see the test below): look, don't wait.
-    give_up = time.monotonic() + WAIT
-    while sum(job.started_at is not None for job in batch.jobs) < count:
-        assert time.monotonic() < give_up, f"fewer than {count} jobs started"
-        time.sleep(0.001)
+    wait_until(
+        lambda: sum(job.started_at is not None for job in batch.jobs) >= count,
+        WAIT,
+        what=f"{count} jobs to start",
+        interval=0.001,
+    )
 
 
 def join_in_thread(batch: Batch) -> tuple[threading.Thread, list]:
@@ -250,3 +252,33 @@ def test_a_job_start_wakes_join_only_when_the_job_brings_an_earlier_deadline(clo
     finish.set()
     summary = batch.join()
     assert summary.counts["ok"] == 1 and counting.notified == wake_ups + 1  # the end always wakes join()
+
+
+class HeldProcesses:
+    """Stands in for the process executor: its one worker runs the job until the test lets it end (as a worker
+    being terminated at the job's deadline does)."""
+
+    def __init__(self) -> None:
+        self.dispatchers = Workers(1, max_abandoned=1)
+        self.release = threading.Event()
+
+    def call(self, job) -> str:
+        self.release.wait(WAIT)
+        return "timed_out"
+
+
+def test_a_process_job_still_running_at_the_deadline_is_timed_out_but_leaves_no_abandoned_thread(clock):
+    processes = HeldProcesses()
+    policy = BatchPolicy(max_pending=10, cancel_grace_s=0.1)
+    batch = Batch(Workers(1, max_abandoned=10), policy, "req", clock.now + 100, clock, processes)
+    hold = threading.Event()
+    thread_job = batch.defer(hold.wait, (WAIT,), {}, name="thread job")
+    batch.defer(print, (), {}, name="process job", executor="process")
+    batch.release()
+    started(batch, 2)
+    clock.now += 100
+    summary = batch.join()
+    processes.release.set()
+    hold.set()
+    # Its worker process is terminated and replaced: only the thread job's thread is left running, abandoned.
+    assert summary.counts["timed_out"] == 2 and summary.still_running == [thread_job]

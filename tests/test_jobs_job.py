@@ -102,3 +102,17 @@ def test_a_coroutine_instead_of_a_function_is_refused_and_closed():
 def test_job_name_must_be_a_string():
     with pytest.raises(TypeError, match="job_name"):
         check_job(print, None, 5)
+
+
+def test_a_job_s_own_timeout_error_is_a_failure_not_its_deadline():
+    """The app's TimeoutError (a request that timed out, say) is the job's error: logged, hooked, "failed"; only
+    the cancellation the runtime sent at the deadline makes a job "timed_out"."""
+    from lambda_runtime.jobs.call import call
+
+    def gives_up() -> None:
+        raise TimeoutError("the upstream service did not answer")
+
+    seen: list[BaseException] = []
+    job = Job(gives_up, (), {}, request_id="req", deadline=time.monotonic() + 60)
+    assert call(job, on_error=lambda job, error: seen.append(error)) == "failed"
+    assert [type(error) for error in seen] == [TimeoutError]

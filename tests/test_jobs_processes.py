@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from lambda_runtime.config import default_processes
 from tests.conftest import FUNCTIONS
+from tests.polling import wait_until
 from tests.scripted_server import Reply, ScriptedRuntimeApi
 from tests.test_deferred import json_lines, wait_for_file
 from tests.test_deferred_unhappy import summaries
@@ -81,10 +82,8 @@ def test_a_process_job_is_stopped_at_its_deadline_and_its_worker_replaced_and_re
     assert sorted(line["job"] for line in overruns) == ["ignore_sigterm", "spin_forever"]  # one line each
     for name in ("polite", "stubborn"):
         pid = int((tmp_path / f"{name}.started").read_text())
-        end = time.monotonic() + 30
-        while Path(f"/proc/{pid}").exists():  # killed and reaped: neither running nor a zombie
-            assert time.monotonic() < end, f"worker {pid} of {name} was never reaped"
-            time.sleep(0.01)
+        # killed and reaped: neither running nor a zombie
+        wait_until(lambda: not Path(f"/proc/{pid}").exists(), what=f"worker {pid} of {name} to be reaped")  # noqa: B023
     run_jobs(emu, tmp_path, ("crunch", where, "next"))
     emu.wait_for_records(3)
     assert (tmp_path / "next").exists()
@@ -162,3 +161,26 @@ def test_on_lambda_s_telemetry_descriptor_a_worker_s_records_are_frames_too(serv
     crunched = [json.loads(frame[2]) for frame in frames if "crunched framed" in frame[2]]
     assert [line["requestId"] for line in crunched] == [record["request_id"]]
     assert "crunched" not in emu.runtime_output()  # not on stdout: one record, one frame
+
+
+def test_closing_the_executor_reaps_every_worker_so_none_is_left_running_or_a_zombie(tmp_path):
+    import psutil
+
+    from lambda_runtime.jobs.processes import ProcessExecutor
+
+    def workers() -> set[int]:
+        pids = set()
+        for child in psutil.Process().children():
+            with contextlib.suppress(psutil.Error):  # another test's child, gone or a zombie meanwhile
+                if "lambda_runtime.jobs.worker" in child.cmdline():
+                    pids.add(child.pid)
+        return pids
+
+    before = workers()
+    executor = ProcessExecutor(2, str(tmp_path), "Text", "INFO")
+    executor.start()
+    started = workers() - before
+    assert len(started) == 2
+    executor.close()
+    # Reaped by close() itself, at once: a worker merely told to stop would still be there, running or a zombie.
+    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []

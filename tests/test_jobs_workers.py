@@ -7,6 +7,7 @@ import time
 
 from lambda_runtime.jobs.job import Job
 from lambda_runtime.jobs.workers import Workers
+from tests.polling import wait_until
 
 WAIT = 30.0
 
@@ -48,13 +49,9 @@ def test_a_written_off_thread_is_replaced_and_ends_with_its_job():
     assert workers.abandoned() == [stuck] and not workers.over_bound
     before = threading.active_count()
     hang.set()
-    deadline = time.monotonic() + WAIT
-    while workers.abandoned():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    while threading.active_count() >= before:  # the written-off thread ended instead of rejoining the pool
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(lambda: not workers.abandoned(), WAIT, what="the written-off job to end")
+    # the written-off thread ended instead of rejoining the pool
+    wait_until(lambda: threading.active_count() < before, WAIT, what="the written-off thread to end")
 
 
 def test_past_the_bound_of_abandoned_threads():

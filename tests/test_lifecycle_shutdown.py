@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -103,3 +104,59 @@ def test_the_extensions_api_refuses_what_lambda_refuses(serve, tmp_path):
     assert status == 403 and "init" in body["errorMessage"]  # init is over
     status, _ = extensions_call(emu.runtime_api, "GET", "event/next", **{"Lambda-Extension-Identifier": "nope"})
     assert status == 403
+
+
+class RecordingJobs:
+    """The job runner's side of a shutdown: records until when it may wait for the jobs."""
+
+    def __init__(self) -> None:
+        self.until: float | None = None
+
+    def shut_down(self, until: float) -> list[str]:
+        self.until = until
+        return []
+
+
+@pytest.fixture
+def hooks_and_signals_restored():
+    """shut_down ignores SIGTERM and SIGINT from then on, and runs the registered hooks: for this test only."""
+    from lambda_runtime.lifecycle.shutdown import SHUTDOWN_HOOKS
+
+    saved_hooks, SHUTDOWN_HOOKS[:] = list(SHUTDOWN_HOOKS), []
+    saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield SHUTDOWN_HOOKS
+    finally:
+        SHUTDOWN_HOOKS[:] = saved_hooks
+        for sig, handler in saved_signals.items():
+            signal.signal(sig, handler)
+
+
+def test_shutdown_hooks_run_latest_registered_first(hooks_and_signals_restored):
+    from lambda_runtime.lifecycle.shutdown import on_shutdown, run_shutdown_hooks
+
+    order: list[str] = []
+    on_shutdown(lambda: order.append("registered first"))
+    on_shutdown(lambda: order.append("registered last"))
+    run_shutdown_hooks()
+    assert order == ["registered last", "registered first"]  # as atexit: what started last stops first
+
+
+def test_the_jobs_leave_half_the_budget_to_the_shutdown_hooks(hooks_and_signals_restored):
+    from lambda_runtime.lifecycle.shutdown import on_shutdown, shut_down
+
+    ran: list[str] = []
+    on_shutdown(lambda: ran.append("hook"))
+    jobs = RecordingJobs()
+    shut_down(jobs, 0.5, "SIGTERM", clock=lambda: 100.0)  # type: ignore[arg-type]
+    assert jobs.until == pytest.approx(100.25) and ran == ["hook"]
+
+
+def test_a_second_signal_does_not_cut_the_shutdown_hooks_short(hooks_and_signals_restored):
+    """While the hooks run, SIGTERM and Ctrl-C are ignored: a second one cannot interrupt them."""
+    from lambda_runtime.lifecycle.shutdown import on_shutdown, shut_down
+
+    during: list[object] = []
+    on_shutdown(lambda: during.extend(signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)))
+    shut_down(RecordingJobs(), 0.5, "SIGTERM")  # type: ignore[arg-type]
+    assert during == [signal.SIG_IGN, signal.SIG_IGN]

@@ -5,10 +5,10 @@ the runtime has a new Runtime API connection, fresh `random` state and a working
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
+from tests.polling import wait_until
 from tests.test_deferred import wait_for_file
 
 
@@ -82,8 +82,5 @@ def test_without_snap_start_nothing_of_this_runs(serve, tmp_path):
 
 
 def assert_exit_status(emu, status: int) -> None:
-    end = time.monotonic() + 30
-    while emu.server.env.alive:
-        assert time.monotonic() < end, "the runtime did not exit"
-        time.sleep(0.01)
+    wait_until(lambda: not emu.server.env.alive, what="the runtime to exit")
     assert emu.server.env.last_returncode == status

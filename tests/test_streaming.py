@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from lambda_runtime.invocation.streaming import Stream, StreamingResponse, open_stream
+from tests.polling import wait_until
 
 
 def _events(emu, payload):
@@ -289,11 +290,35 @@ def test_jobs_deferred_mid_stream_wait_for_its_end_unless_started_now(serve, tmp
     held, now, gate = tmp_path / "held", tmp_path / "now", tmp_path / "gate"
     _, events = _events(emu, {"held": str(held), "now": str(now), "gate": str(gate)})
     assert next(events) == {"PayloadChunk": {"Payload": b"chunk 1\n"}}
-    deadline = time.monotonic() + 20
-    while not now.exists() and time.monotonic() < deadline:  # the start_now job runs while the stream is open
-        time.sleep(0.005)
-    assert now.exists() and not held.exists()
+    wait_until(now.exists, what="the start_now job to run while the stream is open", interval=0.005)
+    assert not held.exists()
     gate.touch()
     list(events)
     (record,) = emu.wait_for_records(1)
     assert float(now.read_text()) < record.extra["stream"]["ended_at"] <= float(held.read_text()) <= record.next_at
+
+
+def test_a_stream_to_a_slow_reader_may_take_until_the_deadline_not_just_the_post_timeout():
+    """Back-pressure slows the sends down: the stream's bound is the invocation's deadline (Lambda enforces it),
+    not the short post timeout meant for one small body."""
+    from lambda_runtime.api.invocation import Invocation
+    from lambda_runtime.invocation.streaming import post_stream
+
+    class RecordingClient:
+        post_timeout_s = 10.0
+
+        def __init__(self) -> None:
+            self.timeouts: list[float] = []
+
+        def post_stream(self, invocation, body, content_type, timeout_s=None):
+            self.timeouts.append(timeout_s)
+            for _ in body:
+                pass
+
+    deadline_ms = int((time.time() + 600) * 1000)
+    invocation = Invocation("req", b"{}", {"Lambda-Runtime-Deadline-Ms": str(deadline_ms)})
+    stream = open_stream(iter([b"chunk"]), "req")
+    client = RecordingClient()
+    assert post_stream(client, invocation, stream)[0] is False
+    (timeout_s,) = client.timeouts
+    assert 590 < timeout_s <= 600

@@ -184,3 +184,52 @@ def test_binary_bodies_and_cookies_round_trip_through_the_runtime(serve, kind):
     else:
         cookies = result["multiValueHeaders"]["set-cookie"]
     assert sorted(cookie.split(";")[0] for cookie in cookies) == ["a=1!", "b=2!"]
+
+
+async def _hello(scope, receive, send):
+    """The smallest ASGI app: one plain-text response."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"hello"})
+
+
+@pytest.mark.parametrize("kind", ["alb", "alb-multi"])
+def test_an_alb_event_gets_a_buffered_response_even_when_the_app_streams(kind):
+    """An ALB cannot take a streamed response: under invoke_mode="response_stream" its answer stays buffered."""
+    from lambda_runtime.invocation.streaming import StreamingResponse
+    from lambda_runtime.web import asgi
+
+    handler = asgi(_hello, lifespan="off", invoke_mode="response_stream")
+    assert isinstance(handler(event("function-url"), None), StreamingResponse)  # the mode is on ...
+    answer = handler(event(kind), None)
+    assert not isinstance(answer, StreamingResponse)  # ... and an ALB gets its response whole
+    assert (answer["statusCode"], answer["body"]) == (200, "hello")
+
+
+def test_the_app_s_own_timeout_error_after_the_response_is_a_failed_job_not_a_deadline():
+    import time
+
+    from lambda_runtime.jobs import Job
+    from lambda_runtime.jobs.call import call
+    from lambda_runtime.web import asgi
+
+    async def answers_then_times_out(scope, receive, send):
+        await _hello(scope, receive, send)
+        raise TimeoutError("the upstream service did not answer")  # in the background, after the response
+
+    class DeferringContext:
+        def __init__(self) -> None:
+            self.jobs: list[Job] = []
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 60_000
+
+        def defer(self, fn, *args, job_name=None):
+            self.jobs.append(Job(fn, args, {}, request_id="req", deadline=time.monotonic() + 60, name=job_name))
+
+    context = DeferringContext()
+    answer = asgi(answers_then_times_out, lifespan="off")(event("http-v2"), context)
+    assert answer["body"] == "hello"
+    (job,) = context.jobs
+    errors: list[BaseException] = []
+    assert call(job, on_error=lambda job, error: errors.append(error)) == "failed"
+    assert [type(error) for error in errors] == [TimeoutError]

@@ -7,8 +7,9 @@ import signal
 from pathlib import Path
 
 from tests.conftest import FUNCTIONS
-from tests.emulator_functions.harness import CliServer, wait_until
+from tests.emulator_functions.harness import CliServer
 from tests.functions.worker_output import LONG_LINE
+from tests.polling import wait_until
 
 EXTENSION_ON = {"LAMBDA_RUNTIME_SHUTDOWN_EXTENSION": "true"}
 AS_ON_LAMBDA = {"PYTHONUNBUFFERED": ""}  # Lambda does not set it (empty is unset); a developer's shell may

@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -49,16 +48,6 @@ def emulators() -> Iterator[Callable[..., Emulator]]:
     finally:
         for emu in reversed(started):
             emu.stop()
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.005) -> Any:
-    """Poll a condition with a deadline (for state that has no event to wait on: files, /proc)."""
-    deadline = time.monotonic() + timeout
-    while not (result := predicate()):
-        if time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
-    return result
 
 
 def pid_gone(pid: int) -> bool:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import http.client
 import json
 import signal
+import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -106,20 +108,35 @@ def test_the_extensions_api_refuses_what_lambda_refuses(serve, tmp_path):
     assert status == 403
 
 
-class RecordingJobs:
-    """The job runner's side of a shutdown: records until when it may wait for the jobs."""
+class RecordingRunner:
+    """The job runner's side of an exit with nothing in flight: records until when it may wait for the jobs."""
 
     def __init__(self) -> None:
         self.until: float | None = None
+        self.changed = threading.Condition()
+        self.margin_s = 0.1
 
-    def shut_down(self, until: float) -> list[str]:
+    def in_flight(self) -> tuple[dict[str, float], list[object]]:
+        return {}, []
+
+    def stop_jobs(self, until: float) -> list[object]:
         self.until = until
         return []
+
+    def unfinished_jobs(self) -> list[object]:
+        return []
+
+    def close_processes(self, grace_s: float = 0.0) -> None:
+        pass
+
+
+def _leave(status: int) -> NoReturn:
+    raise SystemExit(status)
 
 
 @pytest.fixture
 def hooks_and_signals_restored():
-    """shut_down ignores SIGTERM and SIGINT from then on, and runs the registered hooks: for this test only."""
+    """An exit ignores SIGTERM and SIGINT from then on, and runs the registered hooks: for this test only."""
     from lambda_runtime.lifecycle.shutdown import SHUTDOWN_HOOKS
 
     saved_hooks, SHUTDOWN_HOOKS[:] = list(SHUTDOWN_HOOKS), []
@@ -143,20 +160,26 @@ def test_shutdown_hooks_run_latest_registered_first(hooks_and_signals_restored):
 
 
 def test_the_jobs_leave_half_the_budget_to_the_shutdown_hooks(hooks_and_signals_restored):
-    from lambda_runtime.lifecycle.shutdown import on_shutdown, shut_down
+    from lambda_runtime.lifecycle.shutdown import on_shutdown
+    from lambda_runtime.serve.exits import EXIT_MARGIN_S, Exit, Trigger
 
     ran: list[str] = []
     on_shutdown(lambda: ran.append("hook"))
-    jobs = RecordingJobs()
-    shut_down(jobs, 0.5, "SIGTERM", clock=lambda: 100.0)  # type: ignore[arg-type]
-    assert jobs.until == pytest.approx(100.25) and ran == ["hook"]
+    runner = RecordingRunner()
+    leave = Exit(runner, 0.5, clock=lambda: 100.0, leave=_leave)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        leave.perform(Trigger("SIGTERM", 143, signalled_at=100.0))
+    assert runner.until == pytest.approx(100.0 + (0.5 - EXIT_MARGIN_S) / 2) and ran == ["hook"]
 
 
 def test_a_second_signal_does_not_cut_the_shutdown_hooks_short(hooks_and_signals_restored):
     """While the hooks run, SIGTERM and Ctrl-C are ignored: a second one cannot interrupt them."""
-    from lambda_runtime.lifecycle.shutdown import on_shutdown, shut_down
+    from lambda_runtime.lifecycle.shutdown import on_shutdown
+    from lambda_runtime.serve.exits import Exit, Trigger
 
     during: list[object] = []
     on_shutdown(lambda: during.extend(signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)))
-    shut_down(RecordingJobs(), 0.5, "SIGTERM")  # type: ignore[arg-type]
+    leave = Exit(RecordingRunner(), 0.5, leave=_leave)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        leave.perform(Trigger("SIGTERM", 143, signalled_at=time.monotonic()))
     assert during == [signal.SIG_IGN, signal.SIG_IGN]

@@ -3,9 +3,10 @@ API, and what runs after an invocation that deferred nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import requests
@@ -65,7 +66,7 @@ def test_a_worker_whose_next_recovered_no_longer_counts_as_failing(monkeypatch):
     monkeypatch.setattr(concurrency, "InvocationLoop", ServedOnce)
     scripts = [
         [refused, lambda: EVENT],  # A: fails, then recovers and serves
-        [lambda: (served.wait(WAIT), refused())[1], lambda: (b_tried_again.set(), over.wait(WAIT), refused())[1]],
+        [lambda: (served.wait(WAIT), refused())[1], lambda: (b_tried_again.set(), over.wait(WAIT), refused())[2]],
     ]
     handed_out = threading.Lock()
 
@@ -76,7 +77,17 @@ def test_a_worker_whose_next_recovered_no_longer_counts_as_failing(monkeypatch):
     settings = Settings.from_environ(ENVIRON)
     managed = ManagedInstance(settings, lambda event, context: None, new_client, count=2)
     status: list[int] = []
-    run = threading.Thread(target=lambda: status.append(managed.run()), daemon=True)
+
+    def leave(code: int) -> NoReturn:  # where the process would end: this thread ends instead
+        status.append(code)
+        raise SystemExit(code)
+
+    def run_until_it_leaves() -> None:
+        with contextlib.suppress(SystemExit):
+            managed.run()
+
+    managed.exit.leave = leave
+    run = threading.Thread(target=run_until_it_leaves, daemon=True)
     run.start()
     wait_until(lambda: b_tried_again.is_set() or status, WAIT, what="worker B to retry /next, or the run to end")
     assert status == [], "the runtime gave up although worker A had recovered"
@@ -91,7 +102,7 @@ def test_after_jobs_hooks_run_for_an_invocation_that_deferred_nothing():
     def hook() -> None:
         ran.set()
 
-    runner = DetachedJobRunner.from_settings(Settings.from_environ(ENVIRON), replace_process=lambda: None)  # type: ignore[arg-type, return-value]
+    runner = DetachedJobRunner.from_settings(Settings.from_environ(ENVIRON))
     AFTER_JOBS_HOOKS.append(hook)
     try:
         runner.after_response(None, handler_failed=False)

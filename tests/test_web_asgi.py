@@ -105,7 +105,8 @@ def test_a_def_background_task_that_ignores_its_deadline_follows_the_overrun_pol
     assert "Deferred jobs: 0 ok, 0 failed, 1 timed out" in output
     second = json.loads(emu.invoke(event("http-v2", "GET", "/def-background", query=query)).json()["body"])
     if overrun == "exit":
-        assert f"Deferred jobs still running at the deadline ({name}): the runtime restarts in place" in output
+        assert f"Deferred jobs still running at the deadline ({name}): the runtime must exit" in output
+        assert "LAMBDA_RUNTIME_DEFER_OVERRUN=exit: the runtime restarts in place" in output
         assert second["process"] != first["process"]  # the next event went to a fresh process: the thread is gone
     else:
         assert f"Deferred jobs still running at the deadline ({name}) are abandoned" in output

@@ -89,8 +89,10 @@ class Exit:
         signal_budget_s: float,
         restart: Callable[[], NoReturn] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        leave: Callable[[int], NoReturn] = exit_now,
     ) -> None:
         self.runner = runner
+        self.leave = leave  # ends the process with a status (tests pass one that raises instead)
         self.signal_budget_s = signal_budget_s
         self.restart = restart  # one invocation at a time: replace the process image with `/next` sent (restart.py)
         self.clock = clock
@@ -135,7 +137,7 @@ class Exit:
             )
         else:
             logger.info("Exiting with status %d (%s)", trigger.status, trigger.reason)
-        exit_now(trigger.status)
+        self.leave(trigger.status)
 
     def _let_in_flight_finish(self, trigger: Trigger, handlers: int, batches: int) -> Trigger:
         """Wait until every invocation in flight has posted its result and joined its jobs, or the latest of their

@@ -124,9 +124,9 @@ MUTANTS = {
         ],
     ),
     "shutdown hooks starved of their half of the budget": (
-        "lambda_runtime/lifecycle/shutdown.py",
-        "jobs_share = budget_s / 2 if SHUTDOWN_HOOKS else budget_s - _EXIT_MARGIN_S",
-        "jobs_share = budget_s - _EXIT_MARGIN_S",
+        "lambda_runtime/serve/exits.py",
+        "jobs_until = trigger.signalled_at + (end - trigger.signalled_at) / 2 if _hooks_registered() else end",
+        "jobs_until = end",
         SHUTDOWN,
     ),
     "shutdown hooks run first registered first": (
@@ -136,9 +136,9 @@ MUTANTS = {
         SHUTDOWN,
     ),
     "shutdown hooks cut short by a second signal": (
-        "lambda_runtime/lifecycle/shutdown.py",
-        "for sig in (signal.SIGTERM, signal.SIGINT):\n        signal.signal(sig, signal.SIG_IGN)",
-        "for sig in ():\n        signal.signal(sig, signal.SIG_IGN)",
+        "lambda_runtime/serve/exits.py",
+        "        for sig in (signal.SIGTERM, signal.SIGINT):\n            signal.signal(sig, signal.SIG_IGN)",
+        "        for sig in ():\n            signal.signal(sig, signal.SIG_IGN)",
         SHUTDOWN,
     ),
 }

@@ -1,4 +1,4 @@
-"""The example's own tests: `pytest examples/background_tasks` (needs `pip install 'lambda-runtime[emulator]' pytest`).
+"""The example's own tests: `pytest examples/background_tasks` (needs the `emulator` extra and pytest).
 
 In process with `lambda_function` (no server, simulated deadlines), and end to end with `lambda_emulator`.
 """

@@ -18,6 +18,7 @@ from lambda_runtime.errors import HandOffError
 from lambda_runtime.handoff.current import CURRENT_HAND_OFF
 from lambda_runtime.handoff.envelope import MAX_EVENT_PAYLOAD, new_envelope, seal
 from lambda_runtime.handoff.registry import job_name
+from lambda_runtime.threads import start_thread
 
 _lock = threading.Lock()
 _client: Any = None
@@ -81,7 +82,7 @@ def _warm_up() -> None:
     before the deadline, must not pay that (hundreds of ms on a cold start), and neither must the response."""
     if _client is None and not _warming.is_set():
         _warming.set()
-        threading.Thread(target=_quietly_make_client, name="hand-off-client", daemon=True).start()
+        start_thread(_quietly_make_client, name="hand-off-client")
 
 
 def _quietly_make_client() -> None:

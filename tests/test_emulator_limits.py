@@ -18,7 +18,8 @@ from typing import Any
 
 import requests
 
-from tests.emulator_functions.harness import CliServer, group_gone, process_state, wait_until
+from tests.emulator_functions.harness import CliServer, group_gone, process_state
+from tests.polling import wait_until
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 

@@ -232,12 +232,18 @@ def context() -> Any:
     return type("Context", (), {"aws_request_id": "diff", "get_remaining_time_in_millis": lambda self: 30_000})()
 
 
-def normalise(response: dict[str, Any]) -> dict[str, Any]:
+def response_headers(response: dict[str, Any]) -> dict[str, list[str]]:
+    """Every header of a proxy response, lower-cased, single- and multi-value alike."""
     headers: dict[str, list[str]] = {}
     for name, value in (response.get("headers") or {}).items():
         headers.setdefault(name.lower(), []).append(value)
     for name, values in (response.get("multiValueHeaders") or {}).items():
         headers.setdefault(name.lower(), []).extend(values)
+    return headers
+
+
+def normalise(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response_headers(response)
     cookies = sorted(response.get("cookies") or []) + sorted(headers.pop("set-cookie", []))
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()

@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from lambda_runtime.web import asgi, wsgi
 from lambda_runtime.web.events import MalformedEvent, UnsupportedEvent
+from tests.test_web_differential import response_headers
 from tests.web_events import KINDS, event
 
 EXAMPLES = 120
@@ -189,11 +190,7 @@ def answer(handler: Callable[..., Any], raw: dict[str, Any]) -> dict[str, Any] |
 
 
 def normalise(response: dict[str, Any]) -> dict[str, Any]:
-    headers: dict[str, list[str]] = {}
-    for name, value in (response.get("headers") or {}).items():
-        headers.setdefault(name.lower(), []).append(value)
-    for name, values in (response.get("multiValueHeaders") or {}).items():
-        headers.setdefault(name.lower(), []).extend(values)
+    headers = response_headers(response)
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode()
     try:
